@@ -1,0 +1,267 @@
+"""The ``bibtools`` command line.
+
+Thin by design: arguments in, a library call, output and an exit status out.
+Exit status: 0 all fine; 1 finished, but some records had problems (named
+on stderr); 2 usage error or unreadable input; 3 internal error (a bug).
+Heavy modules are imported inside the commands, so ``bibtools --version``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .convert import ConvertResult
+    from .diagnostics import Diagnostic
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+F = TypeVar("F", bound=Callable[..., Any])
+EXAMPLE = "example.listing"
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _report(diagnostics: Sequence[Diagnostic], quiet: bool = False) -> None:
+    for d in diagnostics:
+        if quiet and d.level.value == "warning":
+            continue
+        click.echo(str(d), err=True)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"bibtools: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns every error into one line on stderr and a documented exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .diagnostics import BibtoolsError
+
+        try:
+            return super().invoke(ctx)
+        except BibtoolsError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("bibtools: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # The reader of our stdout went away (| head): not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_OK)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: one line, not a traceback
+            if os.environ.get("BIBTOOLS_DEBUG"):
+                raise
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(a bug in bibtools; set BIBTOOLS_DEBUG=1 for the traceback)",
+                EXIT_INTERNAL,
+            )
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="bibtools")
+def main() -> None:
+    """Convert, enrich and format bibliographies.
+
+    Reads publication listings, BibTeX/BibLaTeX, RIS and CSL-JSON; writes
+    BibTeX, RIS and CSL-JSON.
+
+    Exit status: 0 all fine, 1 finished but some records had problems,
+    2 usage error or unreadable input.
+    """
+
+
+def _read_options(func: F) -> F:
+    func = click.option(
+        "--as-of",
+        metavar="DATE",
+        callback=_parse_date,
+        help="Reference date (YYYY-MM-DD) for listing dates without a year [default: today].",
+    )(func)
+    func = click.option(
+        "-f",
+        "--from",
+        "from_format",
+        metavar="FORMAT",
+        help="Input format (listing, bibtex, ris, csljson) [default: from extension or content].",
+    )(func)
+    return func
+
+
+def _write_options(func: F) -> F:
+    func = click.option("--rekey", is_flag=True, help="Generate new citation keys even where the input has them.")(func)
+    func = click.option(
+        "--dialect",
+        type=click.Choice(["bibtex", "biblatex"]),
+        default="bibtex",
+        show_default=True,
+        help="BibTeX flavour: biblatex writes date, journaltitle, eprinttype.",
+    )(func)
+    func = click.option("--ascii", "ascii_only", is_flag=True, help="BibTeX: write LaTeX accent commands, not UTF-8.")(func)
+    return func
+
+
+def _summarise_truncated(records: Sequence[Any]) -> str | None:
+    truncated = [r.key for r in records if r.authors_truncated]
+    if not truncated:
+        return None
+    shown = ", ".join(truncated[:5]) + (", ..." if len(truncated) > 5 else "")
+    return f"{len(truncated)} records have truncated author lists ({shown}): run bibtools enrich"
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-t", "--to", "to_format", metavar="FORMAT", help="Output format: bibtex, ris, csljson [default: from -o].")
+@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output.")
+@click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
+@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
+@click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@_read_options
+@_write_options
+def convert(
+    inputs: tuple[str, ...],
+    to_format: str | None,
+    output: str | None,
+    strict: bool,
+    force: bool,
+    quiet: bool,
+    from_format: str | None,
+    as_of: dt.date | None,
+    ascii_only: bool,
+    dialect: str,
+    rekey: bool,
+) -> None:
+    """Convert INPUT files (``-`` for stdin) to one output.
+
+    Several inputs are merged into one output, in order.  A bad record is
+    skipped with a message ``FILE:LINE: ...`` and the rest is written (exit
+    status 1); with --strict nothing is written.
+
+    \b
+    Examples:
+      bibtools convert papers.txt -t bibtex -o refs.bib
+      bibtools convert refs.bib -t csljson > refs.json
+      cat export.ris | bibtools convert - -t bibtex --dialect biblatex
+    """
+    from .convert import ensure_not_input, output_format, read_inputs
+
+    fmt = output_format(output, to_format)
+    if output and not force:
+        ensure_not_input(output, list(inputs))
+    result = read_inputs(list(inputs), from_format, as_of=as_of)
+    code = _write(result, fmt, output, strict=strict, quiet=quiet, ascii_only=ascii_only, dialect=dialect, rekey=rekey)
+    sys.exit(code)
+
+
+def _write(
+    result: ConvertResult,
+    fmt: str,
+    output: str | None,
+    *,
+    strict: bool,
+    quiet: bool,
+    ascii_only: bool,
+    dialect: str,
+    rekey: bool,
+) -> int:
+    from .convert import write
+    from .diagnostics import StrictModeError
+    from .files import write_atomic
+    from .formats import WriteOptions
+
+    _report(result.diagnostics, quiet)
+    if strict and result.skipped:
+        raise StrictModeError(f"{result.skipped} bad record(s); nothing written (--strict)")
+    options = WriteOptions(ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments)
+    written = write(result.records, fmt, options, rekey=rekey)
+    _report(written.diagnostics, quiet)
+    if output:
+        write_atomic(output, written.text)
+    else:
+        sys.stdout.write(written.text)
+        sys.stdout.flush()
+    return EXIT_PROBLEMS if result.skipped or written.diagnostics.errors else EXIT_OK
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, metavar="[INPUT...]")
+@click.option(
+    "-o",
+    "--output-dir",
+    default="output",
+    show_default=True,
+    metavar="DIR",
+    help="Directory for references.bib, references.ris and references.json.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@_read_options
+@_write_options
+def build(
+    inputs: tuple[str, ...],
+    output_dir: str,
+    quiet: bool,
+    from_format: str | None,
+    as_of: dt.date | None,
+    ascii_only: bool,
+    dialect: str,
+    rekey: bool,
+) -> None:
+    """Build the reference files from INPUT (default: the bundled example).
+
+    Writes DIR/references.bib, DIR/references.ris and DIR/references.json
+    and prints a short summary.
+    """
+    from importlib.resources import as_file, files
+
+    from .convert import read_inputs, write
+    from .files import write_atomic
+    from .formats import WriteOptions
+
+    with as_file(files("bibtools") / "data" / EXAMPLE) as example:
+        paths = list(inputs) or [str(example)]
+        result = read_inputs(paths, from_format, as_of=as_of)
+    _report(result.diagnostics, quiet)
+    options = WriteOptions(ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments)
+    written_files = []
+    warnings: list[Diagnostic] = []
+    for fmt, name in (("bibtex", "references.bib"), ("ris", "references.ris"), ("csljson", "references.json")):
+        out = write(result.records, fmt, options, rekey=rekey)
+        # Key and crossref messages repeat for every format: show them once.
+        warnings.extend(d for d in out.diagnostics if d not in warnings)
+        path = os.path.join(output_dir, name)
+        write_atomic(path, out.text)
+        written_files.append(path)
+    _report(warnings, quiet)
+    sources = ", ".join(result.sources) if inputs else f"the bundled example ({EXAMPLE})"
+    click.echo(f"Read {result.detected} records from {sources}; {len(result.records)} written.", err=True)
+    click.echo(f"Wrote {', '.join(written_files)}.", err=True)
+    hint = _summarise_truncated(result.records)
+    if hint:
+        click.echo(f"Note: {hint}.", err=True)
+    if result.skipped:
+        click.echo(f"{result.skipped} record(s) skipped: see the messages above.", err=True)
+    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,241 @@
+"""The format registry and the read/write entry points over text, paths and streams.
+
+``load``/``loads`` turn files or text into records; ``dump``/``dumps`` turn
+records into text or files.  ``convert`` is what the CLI's ``convert`` and
+``build`` commands run: several inputs in, one output, diagnostics out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from .diagnostics import Diagnostics, InputError, UsageError
+from .formats import ReadOptions, ReadResult, WriteOptions, WriteResult
+from .model import Record
+
+# name -> module; a new format is one line here plus its module.
+FORMATS = {
+    "listing": "bibtools.formats.listing",
+    "bibtex": "bibtools.formats.bibtex",
+    "ris": "bibtools.formats.ris",
+    "csljson": "bibtools.formats.csljson",
+}
+ALIASES = {
+    "bib": "bibtex",
+    "biblatex": "bibtex",
+    "json": "csljson",
+    "csl": "csljson",
+    "csl-json": "csljson",
+    "txt": "listing",
+}
+# Sniffing order: the most recognisable formats first.
+_SNIFF_ORDER = ("csljson", "bibtex", "ris", "listing")
+
+
+def format_names() -> list[str]:
+    return list(FORMATS)
+
+
+def canonical(name: str) -> str:
+    key = name.lower()
+    key = ALIASES.get(key, key)
+    if key not in FORMATS:
+        raise UsageError(f"unknown format {name!r} (choose from {', '.join(FORMATS)})")
+    return key
+
+
+def get_format(name: str) -> ModuleType:
+    return importlib.import_module(FORMATS[canonical(name)])
+
+
+def from_extension(path: str) -> str | None:
+    """The format a file name implies, or None."""
+    lower = path.lower()
+    for fmt in FORMATS:
+        for ext in get_format(fmt).EXTENSIONS:
+            if lower.endswith(ext):
+                return fmt
+    return None
+
+
+def detect(text: str, path: str = "") -> str:
+    """The format of ``text``: from the extension of ``path``, else the content."""
+    if path and path != "-":
+        by_ext = from_extension(path)
+        if by_ext:
+            return by_ext
+    for fmt in _SNIFF_ORDER:
+        if get_format(fmt).sniff(text):
+            return fmt
+    where = path if path and path != "-" else "<stdin>"
+    raise InputError(
+        f"{where}: cannot tell the input format (not BibTeX, RIS, CSL-JSON or a listing); give it with -f"
+    )
+
+
+def loads(
+    text: str, format: str | None = None, *, source: str = "<string>", as_of: dt.date | None = None
+) -> ReadResult:
+    """Parse ``text``; returns records and diagnostics (never raises for bad records)."""
+    fmt = canonical(format) if format else detect(text, source)
+    return get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+
+
+def read_file(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> ReadResult:
+    """Read a file (``-`` is stdin) with format detection and encoding detection."""
+    from .files import read_input
+
+    text, _encoding = read_input(path)
+    source = "<stdin>" if path == "-" else path
+    fmt = canonical(format) if format else detect(text, path)
+    return get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+
+
+def load(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> list[Record]:
+    """The records of a file; bad records are skipped (use read_file for diagnostics)."""
+    return read_file(path, format, as_of=as_of).records
+
+
+def dumps(records: list[Record], format: str, **options: object) -> str:
+    """Records as text in ``format`` (``bibtex``, ``ris``, ``csljson``)."""
+    return write(records, format, WriteOptions(**options)).text  # type: ignore[arg-type]
+
+
+def dump(records: list[Record], path: str, format: str | None = None, **options: object) -> None:
+    """Write records to ``path`` atomically; the format follows the extension."""
+    from .files import write_atomic
+
+    fmt = canonical(format) if format else from_extension(path)
+    if fmt is None:
+        raise UsageError(f"{path}: cannot tell the output format from the extension; give it")
+    write_atomic(path, dumps(records, fmt, **options))
+
+
+def write(
+    records: list[Record], format: str, options: WriteOptions | None = None, *, rekey: bool = False
+) -> WriteResult:
+    """Assign keys, resolve crossrefs for formats without them, and write."""
+    fmt = canonical(format)
+    module = get_format(fmt)
+    if not hasattr(module, "write"):
+        raise UsageError(f"{format} is an input format only")
+    from .keys import assign_keys
+
+    diags = assign_keys(records, rekey=rekey)
+    if fmt != "bibtex" and any(r.crossref for r in records):
+        records = [r.copy() for r in records]
+        diags.extend(resolve_crossrefs(records))
+    result: WriteResult = module.write(records, options or WriteOptions())
+    result.diagnostics[:0] = diags
+    return result
+
+
+@dataclass
+class ConvertResult:
+    records: list[Record] = field(default_factory=list)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    detected: int = 0
+    skipped: int = 0
+    preambles: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # "file (format)"
+
+
+def read_inputs(
+    paths: list[str], format: str | None = None, *, as_of: dt.date | None = None
+) -> ConvertResult:
+    """Read several inputs into one list of records, in input order."""
+    from .files import read_input
+
+    out = ConvertResult()
+    for path in paths:
+        text, _encoding = read_input(path)
+        name = "<stdin>" if path == "-" else path
+        fmt = canonical(format) if format else detect(text, path)
+        result = get_format(fmt).read(text, ReadOptions(source=name, as_of=as_of))
+        if result.detected == 0:
+            first_error = next(iter(result.diagnostics.errors), None)
+            why = f" ({first_error.message})" if first_error else ""
+            raise InputError(f"{name}: no {fmt} records found{why}")
+        out.sources.append(f"{name} ({fmt})")
+        out.preambles.extend(result.preambles)
+        out.comments.extend(result.comments)
+        out.records.extend(result.records)
+        out.diagnostics.extend(result.diagnostics)
+        out.detected += result.detected
+        out.skipped += result.detected - len(result.records)
+    return out
+
+
+def output_format(path: str | None, to: str | None) -> str:
+    if to:
+        fmt = canonical(to)
+    elif path:
+        fmt = from_extension(path) or ""
+        if not fmt:
+            raise UsageError(f"{path}: cannot tell the output format from the extension; use -t")
+    else:
+        raise UsageError("give the output format with -t (bibtex, ris, csljson)")
+    if fmt == "listing":
+        raise UsageError("listing is an input format only")
+    return fmt
+
+
+def ensure_not_input(output: str, inputs: list[str]) -> None:
+    """Refuse to overwrite an input file (the user may pass --force)."""
+    out = Path(output).resolve()
+    for path in inputs:
+        if path != "-" and Path(path).resolve() == out:
+            raise UsageError(f"{output}: is also an input; refusing to overwrite it (use --force)")
+
+
+# Fields a child entry inherits from its crossref parent when it lacks them.
+_INHERITED = (
+    "editors",
+    "publisher",
+    "publisher_place",
+    "volume",
+    "collection_title",
+    "isbn",
+    "issn",
+    "institution",
+    "edition",
+    "event",
+)
+
+
+def resolve_crossrefs(records: list[Record]) -> Diagnostics:
+    """Copy into each child the fields it inherits from its crossref parent.
+
+    BibTeX resolves ``crossref`` itself, so BibTeX output keeps the link;
+    every other format needs the inherited fields spelled out.  The parent's
+    title becomes the child's container title (BibLaTeX's rule).  Cycles and
+    missing parents are reported, never followed forever.
+    """
+    diags = Diagnostics()
+    by_key = {r.key.lower(): r for r in records if r.key}
+    for rec in records:
+        seen = {rec.key.lower()}
+        parent_key = rec.crossref
+        while parent_key:
+            parent = by_key.get(parent_key.lower())
+            if parent is None:
+                diags.warn(rec.origin_file, rec.origin_line, f"crossref {parent_key!r} not found", rec.key)
+                break
+            if parent.key.lower() in seen:
+                diags.warn(rec.origin_file, rec.origin_line, f"crossref cycle through {parent_key!r}", rec.key)
+                break
+            seen.add(parent.key.lower())
+            if not rec.container_title:
+                rec.container_title = parent.title or parent.container_title
+            if not rec.issued and parent.issued:
+                rec.issued = parent.issued
+            for name in _INHERITED:
+                if not getattr(rec, name) and getattr(parent, name):
+                    setattr(rec, name, getattr(parent, name))
+            parent_key = parent.crossref
+    return diags

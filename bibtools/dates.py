@@ -1,0 +1,88 @@
+"""Dates: month names, partial ISO dates, and the listing's year-less dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .model import PartialDate
+
+MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for name in names
+}
+MONTH_ABBR = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+_ISO = re.compile(r"^\s*(-?\d{1,4})(?:[-/](\d{1,2})(?:[-/](\d{1,2}))?)?\s*$")
+
+
+def parse_month(text: str) -> int | None:
+    """``"4"``, ``"apr"``, ``"April"``, ``"Apr."`` -> 4; None when not a month."""
+    t = text.strip().rstrip(".").lower()
+    if t.isdigit():
+        n = int(t)
+        return n if 1 <= n <= 12 else None
+    return MONTHS.get(t)
+
+
+def parse_iso(text: str) -> PartialDate | None:
+    """``2022``, ``2022-04``, ``2022-04-24`` (also with ``/``); None otherwise."""
+    m = _ISO.match(text)
+    if not m:
+        return None
+    year = int(m.group(1))
+    month = int(m.group(2)) if m.group(2) else None
+    day = int(m.group(3)) if m.group(3) else None
+    if month is not None and not 1 <= month <= 12:
+        return None
+    if day is not None:
+        try:
+            dt.date(year if year > 0 else 2000, month or 1, day)
+        except ValueError:
+            return None
+    return PartialDate(year, month, day)
+
+
+def is_valid(date: PartialDate) -> bool:
+    if date.year is None:
+        return True
+    try:
+        dt.date(max(date.year, 1), date.month or 1, date.day or 1)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_yearless(month: int, day: int, as_of: dt.date) -> dt.date:
+    """The latest ``month``/``day`` that is not after ``as_of``.
+
+    A listing shows dates of the current year without the year: ``Jun 2``
+    read on 2026-11-26 is 2026-06-02, and ``Dec 3`` is 2025-12-03.  Feb 29
+    goes back to the latest leap year.
+    """
+    year = as_of.year
+    while True:
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:  # Feb 29 in a common year
+            year -= 1
+            continue
+        if candidate <= as_of:
+            return candidate
+        year -= 1

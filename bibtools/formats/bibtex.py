@@ -1,0 +1,644 @@
+"""BibTeX and BibLaTeX.
+
+Reading is layered like bibtexparser 2 itself: its splitter cuts the text
+into blocks (and recovers from an unclosed entry at the next ``@`` at the
+start of a line); we then evaluate field values (``@string`` macros, ``#``
+concatenation, month macros) in one pass, decode LaTeX into markup and map
+fields onto the model.  Fields the model has no slot for are kept verbatim
+in ``Record.extra``.
+
+Writing produces one canonical layout: lower-case field names in a fixed
+order, braces around every value except month macros, ``von Last, Jr,
+First`` names, titles with acronyms brace-protected.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from bibtexparser.model import (
+    DuplicateBlockKeyBlock,
+    Entry,
+    ExplicitComment,
+    ParsingFailedBlock,
+    Preamble,
+    String,
+)
+from bibtexparser.splitter import Splitter
+
+from ..dates import MONTH_ABBR, parse_iso, parse_month
+from ..diagnostics import Diagnostics
+from ..markup import collapse_ws, from_latex, protect_case, to_latex
+from ..model import CodeLink, PartialDate, Record
+from ..names import format_bibtex_names, parse_bibtex_names
+from ..urls import find_urls
+from . import ReadOptions, ReadResult, WriteOptions, WriteResult
+
+NAME = "bibtex"
+EXTENSIONS = (".bib", ".bibtex", ".biblatex")
+
+# bibtexparser logs every recovered block; we report them as diagnostics.
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+
+_SNIFF = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
+
+
+def sniff(text: str) -> bool:
+    return bool(_SNIFF.search(text[:65536]))
+
+
+# --------------------------------------------------------------------------
+# Types
+
+# BibTeX/BibLaTeX entry type -> CSL type.
+TO_CSL = {
+    "article": "article-journal",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "proceedings": "book",
+    "mvproceedings": "book",
+    "book": "book",
+    "mvbook": "book",
+    "collection": "book",
+    "mvcollection": "book",
+    "reference": "book",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "bookinbook": "chapter",
+    "suppbook": "chapter",
+    "inreference": "entry-encyclopedia",
+    "booklet": "pamphlet",
+    "manual": "book",
+    "techreport": "report",
+    "report": "report",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "thesis": "thesis",
+    "unpublished": "manuscript",
+    "online": "webpage",
+    "electronic": "webpage",
+    "www": "webpage",
+    "software": "software",
+    "softwareversion": "software",
+    "codefragment": "software",
+    "dataset": "dataset",
+    "patent": "patent",
+    "periodical": "periodical",
+    "misc": "document",
+    "artwork": "graphic",
+    "audio": "song",
+    "video": "motion_picture",
+    "movie": "motion_picture",
+    "music": "song",
+    "image": "graphic",
+    "letter": "personal_communication",
+    "legislation": "legislation",
+    "jurisdiction": "legal_case",
+    "standard": "standard",
+    "review": "review",
+}
+# CSL type -> BibTeX type (and the BibLaTeX one where it differs).
+FROM_CSL = {
+    "article": "misc",
+    "article-journal": "article",
+    "article-magazine": "article",
+    "article-newspaper": "article",
+    "paper-conference": "inproceedings",
+    "book": "book",
+    "chapter": "incollection",
+    "entry-encyclopedia": "incollection",
+    "entry-dictionary": "incollection",
+    "entry": "incollection",
+    "pamphlet": "booklet",
+    "report": "techreport",
+    "thesis": "phdthesis",
+    "manuscript": "unpublished",
+    "webpage": "misc",
+    "post": "misc",
+    "post-weblog": "misc",
+    "software": "misc",
+    "dataset": "misc",
+    "periodical": "periodical",
+    "patent": "patent",
+    "collection": "book",
+}
+FROM_CSL_BIBLATEX = {
+    "chapter": "incollection",
+    "entry-encyclopedia": "inreference",
+    "entry-dictionary": "inreference",
+    "report": "report",
+    "thesis": "thesis",
+    "webpage": "online",
+    "post": "online",
+    "post-weblog": "online",
+    "software": "software",
+    "dataset": "dataset",
+    "collection": "collection",
+}
+_ISSUE_TYPES = {"article-journal", "article-magazine", "article-newspaper", "paper-conference", "periodical"}
+
+# Fields read into model slots; everything else lands in Record.extra.
+_MARKUP = {
+    "title": "title",
+    "shorttitle": "short_title",
+    "series": "collection_title",
+    "publisher": "publisher",
+    "address": "publisher_place",
+    "location": "publisher_place",
+    "edition": "edition",
+    "abstract": "abstract",
+    "note": "note",
+    "eventtitle": "event",
+}
+_VERBATIM = {
+    "volume": "volume",
+    "isbn": "isbn",
+    "issn": "issn",
+    "language": "language",
+    "langid": "language",
+}
+_URL_UNESCAPE = re.compile(r"\\([_%#&~$])")
+_DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
+_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(?:v(\d+))?$", re.I
+)
+_PAGE_DASH = re.compile(r"\s*(?:-{1,3}|\u2013|\u2014)\s*")
+# Notes the writer adds to preprints; recognised on reading so that they do
+# not pile up over round trips.
+_GENERATED_PREPRINT = re.compile(r"^arXiv preprint(?: arXiv:\S+| \([^)]*\))?$")
+
+
+def normalise_pages(value: str) -> str:
+    return _PAGE_DASH.sub("-", collapse_ws(value))
+
+
+def normalise_doi(value: str) -> str:
+    return _DOI_PREFIX.sub("", _URL_UNESCAPE.sub(r"\1", value.strip()))
+
+
+def parse_arxiv_id(value: str) -> tuple[str, int | None] | None:
+    m = _ARXIV_ID.match(value.strip())
+    if not m:
+        return None
+    return m.group(1), int(m.group(2)) if m.group(2) else None
+
+
+# --------------------------------------------------------------------------
+# Value evaluation: macros and concatenation
+
+DEFAULT_MACROS = {
+    abbr: name
+    for abbr, name in zip(
+        MONTH_ABBR,
+        "January February March April May June July August September October November December".split(),
+        strict=True,
+    )
+}
+
+
+def _split_concat(raw: str) -> list[str]:
+    """Split a raw value on top-level ``#``."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(raw):
+        if ch == "\\":
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(raw[start:i])
+            start = i + 1
+    parts.append(raw[start:])
+    return [p.strip() for p in parts]
+
+
+def evaluate(raw: str, macros: dict[str, str], undefined: list[str]) -> str:
+    """The value of a raw field: ``{a}``, ``"a"``, ``2020``, ``jan``, ``foo # {bar}``."""
+    raw = raw.strip()
+    if raw.startswith("{") and raw.endswith("}") and "#" not in raw:
+        return raw[1:-1]
+    out = []
+    for part in _split_concat(raw) if "#" in raw else [raw]:
+        if len(part) >= 2 and ((part[0] == "{" and part[-1] == "}") or (part[0] == '"' and part[-1] == '"')):
+            out.append(part[1:-1])
+        elif part.isdigit():
+            out.append(part)
+        elif part:
+            value = macros.get(part.lower())
+            if value is None:
+                undefined.append(part)
+                out.append(part)
+            else:
+                out.append(value)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------
+# Reading
+
+
+def _line(block_line: int | None) -> int:
+    # The splitter counts from 0.
+    return (block_line or 0) + 1
+
+
+def _parse_year(value: str) -> PartialDate:
+    value = collapse_ws(value)
+    if re.fullmatch(r"-?\d{1,4}", value):
+        return PartialDate(int(value))
+    m = re.fullmatch(r"(\d{4})\s*(?:-{1,3}|\u2013|/)\s*(\d{4})", value)
+    if m:
+        return PartialDate(int(m.group(1)), end=PartialDate(int(m.group(2))))
+    return PartialDate(literal=value)
+
+
+def _parse_date_field(value: str) -> PartialDate | None:
+    """BibLaTeX ``date``: ``2020``, ``2020-05-12``, ``2019/2020``, ``2020-05/2020-06``."""
+    value = value.strip()
+    if "/" in value and not re.fullmatch(r"\d{4}/\d{1,2}(?:/\d{1,2})?", value):
+        start, _, end = value.partition("/")
+        first = parse_iso(start)
+        if first is None:
+            return None
+        if end.strip() in ("", ".."):
+            first.end = PartialDate(literal="..")
+            return first
+        last = parse_iso(end)
+        if last is None:
+            return None
+        first.end = last
+        return first
+    return parse_iso(value)
+
+
+def _apply_month(date: PartialDate, value: str, extra: dict[str, str]) -> None:
+    text = collapse_ws(value.replace("~", " "))
+    month = parse_month(text)
+    if month is not None:
+        date.month = month
+        return
+    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2})|(\d{1,2})\s+([A-Za-z]+)\.?", text)
+    if m:
+        name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        month = parse_month(name)
+        if month is not None and 1 <= int(day) <= 31:
+            date.month, date.day = month, int(day)
+            return
+    extra["month"] = value  # "Spring", "Jul/Aug": kept as written
+
+
+def entry_to_record(
+    entry_type: str,
+    key: str,
+    fields: Iterable[tuple[str, str]],
+    source: str,
+    line: int,
+    diags: Diagnostics,
+) -> Record:
+    """Map evaluated BibTeX fields (name, LaTeX value) onto a Record."""
+    etype = entry_type.lower()
+    rec = Record(
+        type=TO_CSL.get(etype, "document"),
+        key=key,
+        source_type=etype,
+        extra_format="bibtex",
+        origin_file=source,
+        origin_line=line,
+    )
+    extra: dict[str, str] = {}
+    date = PartialDate()
+    values: dict[str, str] = {}
+    for name, value in fields:
+        name = name.lower()
+        if name in values:
+            diags.warn(source, line, f"field {name!r} given twice; the first value is kept", key)
+            continue
+        values[name] = value
+    if etype not in TO_CSL:
+        diags.warn(source, line, f"unknown entry type @{entry_type}; read as a generic document", key)
+
+    for name, value in values.items():
+        if name in _MARKUP:
+            setattr(rec, _MARKUP[name], from_latex(value))
+        elif name in _VERBATIM:
+            setattr(rec, _VERBATIM[name], collapse_ws(value))
+        elif name == "author":
+            rec.authors, rec.authors_truncated = parse_bibtex_names(value)
+        elif name == "editor":
+            rec.editors, rec.editors_truncated = parse_bibtex_names(value)
+        elif name in ("journal", "journaltitle"):
+            if rec.container_title:
+                extra[name] = value
+            else:
+                rec.container_title = from_latex(value)
+        elif name == "booktitle":
+            if rec.container_title or etype in ("book", "mvbook", "proceedings", "collection", "inbook"):
+                extra[name] = value
+            else:
+                rec.container_title = from_latex(value)
+        elif name == "number":
+            if rec.type in _ISSUE_TYPES or etype == "article":
+                rec.issue = collapse_ws(value)
+            else:
+                extra[name] = value
+        elif name == "issue" and not values.get("number"):
+            rec.issue = collapse_ws(value)
+        elif name == "pages":
+            rec.pages = normalise_pages(value)
+        elif name in ("school", "institution"):
+            if rec.institution:
+                extra[name] = value
+            else:
+                rec.institution = from_latex(value)
+        elif name == "type":
+            rec.genre = from_latex(value)
+        elif name == "doi":
+            rec.doi = normalise_doi(value)
+        elif name == "url":
+            rec.url = _URL_UNESCAPE.sub(r"\1", collapse_ws(value))
+        elif name == "keywords":
+            rec.keywords = [k for k in (collapse_ws(from_latex(p)) for p in re.split(r"[,;]", value)) if k]
+        elif name == "urldate":
+            rec.accessed = parse_iso(value) or PartialDate(literal=collapse_ws(value))
+        elif name == "crossref":
+            rec.crossref = value.strip()
+        elif name == "code":
+            rec.code_links.extend(CodeLink(u, "code") for u in value.split() if u.strip())
+        elif name in ("affiliations", "affiliation") and not rec.affiliations:
+            rec.affiliations = [a for a in (collapse_ws(from_latex(p)) for p in value.split(",")) if a]
+        elif name in ("year", "date", "month", "day"):
+            continue  # below, once all of them are known
+        elif name in ("eprint", "archiveprefix", "eprinttype", "primaryclass", "eprintclass"):
+            continue  # below
+        else:
+            extra[name] = value
+
+    # Dates: a BibLaTeX date wins over year/month/day.
+    if "date" in values:
+        parsed = _parse_date_field(values["date"])
+        if parsed is None:
+            diags.warn(source, line, f"cannot read date {values['date']!r}; kept as written", key)
+            extra["date"] = values["date"]
+        else:
+            date = parsed
+    if date.year is None and "year" in values:
+        date = _parse_year(values["year"])
+        if "month" in values:
+            _apply_month(date, values["month"], extra)
+        if "day" in values:
+            day = values["day"].strip()
+            if day.isdigit() and 1 <= int(day) <= 31:
+                date.day = int(day)
+            else:
+                extra["day"] = values["day"]
+    else:
+        for name in ("year", "month", "day"):
+            if name in values and "date" in values and parsed is not None:
+                extra[name] = values[name]
+    rec.issued = date
+
+    # arXiv: eprint + archivePrefix/eprinttype, or an arXiv DOI or URL.
+    prefix = (values.get("archiveprefix") or values.get("eprinttype") or "").strip().lower()
+    eprint = values.get("eprint", "").strip()
+    if eprint and prefix in ("arxiv", ""):
+        parsed_id = parse_arxiv_id(eprint)
+        if parsed_id and (prefix == "arxiv" or "/" in eprint or "." in eprint):
+            rec.arxiv_id, rec.arxiv_version = parsed_id
+        else:
+            extra["eprint"] = values["eprint"]
+            if prefix:
+                extra["archiveprefix" if "archiveprefix" in values else "eprinttype"] = prefix
+    elif eprint:
+        extra["eprint"] = values["eprint"]
+        extra["archiveprefix" if "archiveprefix" in values else "eprinttype"] = values.get(
+            "archiveprefix", values.get("eprinttype", "")
+        )
+    primary = (values.get("primaryclass") or values.get("eprintclass") or "").strip()
+    if primary:
+        rec.arxiv_primary_class = primary
+        rec.arxiv_categories = [primary]
+    if rec.arxiv_id and rec.type == "document":
+        rec.type = "article"
+    if rec.note and _GENERATED_PREPRINT.match(rec.note):
+        rec.note = ""
+    how = extra.get("howpublished", "")
+    if how and _GENERATED_PREPRINT.match(collapse_ws(how)) and (rec.arxiv_id or rec.arxiv_primary_class):
+        del extra["howpublished"]
+    if "howpublished" in extra and not rec.url:
+        urls = find_urls(extra["howpublished"])
+        if urls and re.fullmatch(r"\s*\\url\{[^{}]*\}\s*", extra["howpublished"]):
+            rec.url = urls[0]
+            del extra["howpublished"]
+    rec.extra = extra
+    return rec
+
+
+def read(text: str, options: ReadOptions) -> ReadResult:
+    result = ReadResult()
+    diags = result.diagnostics
+    source = options.source
+    library = Splitter(text.lstrip("\ufeff")).split()
+    macros = dict(DEFAULT_MACROS)
+    preambles: list[str] = []
+    comments: list[str] = []
+    entries: list[Entry] = []
+    for block in library.blocks:
+        if isinstance(block, String):
+            undefined: list[str] = []
+            macros[block.key.lower()] = evaluate(block.value, macros, undefined)
+            for name in undefined:
+                diags.warn(source, _line(block.start_line), f"@string {block.key} uses undefined macro {name!r}")
+        elif isinstance(block, Preamble):
+            preambles.append(evaluate(block.value, macros, []))
+        elif isinstance(block, ExplicitComment):
+            comments.append(block.comment)
+        elif isinstance(block, DuplicateBlockKeyBlock):
+            # A second entry with a key already used: kept, renamed on output.
+            dup = block.ignore_error_block
+            if isinstance(dup, Entry):
+                entries.append(dup)
+        elif isinstance(block, ParsingFailedBlock):
+            result.detected += 1
+            raw = (block.raw or "").lstrip()
+            m = re.match(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)", raw)
+            what = f"@{m.group(1)}{{{m.group(2)}" if m else raw[:30]
+            if m and m.group(1).lower() in ("string", "preamble", "comment"):
+                result.detected -= 1
+            diags.error(
+                source,
+                _line(block.start_line),
+                f"{what}: not a complete entry (unbalanced braces or quotes?); skipped",
+            )
+        elif isinstance(block, Entry):
+            entries.append(block)
+    for entry in entries:
+        result.detected += 1
+        line = _line(entry.start_line)
+        fields = []
+        for f in entry.fields:
+            undefined = []
+            value = evaluate(f.value, macros, undefined) if isinstance(f.value, str) else str(f.value)
+            for name in undefined:
+                if f.key.lower() != "month":
+                    diags.warn(source, line, f"field {f.key!r} uses undefined macro {name!r}", entry.key)
+            fields.append((f.key, value))
+        try:
+            rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
+        except (ValueError, RecursionError) as exc:
+            diags.error(source, line, f"cannot read entry: {exc}", entry.key)
+            continue
+        result.records.append(rec)
+    result.preambles = preambles
+    result.comments = comments
+    return result
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+
+def _entry_type(rec: Record, biblatex: bool) -> str:
+    src = rec.source_type.lower()
+    if src in TO_CSL and TO_CSL[src] == rec.type:
+        return src
+    if rec.is_preprint:
+        return "misc"
+    if rec.type == "thesis" and "master" in rec.genre.lower():
+        return "mastersthesis"
+    if biblatex and rec.type in FROM_CSL_BIBLATEX:
+        return FROM_CSL_BIBLATEX[rec.type]
+    return FROM_CSL.get(rec.type, "misc")
+
+
+def _date_fields(date: PartialDate, biblatex: bool) -> list[tuple[str, str, bool]]:
+    """(name, value, braced) for the issued date."""
+    if date.year is None:
+        return [("year", date.literal, True)] if date.literal else []
+    if biblatex:
+        value = date.iso()
+        if date.end is not None:
+            value += "/" + (date.end.iso() or date.end.literal)
+        return [("date", value, True)]
+    out: list[tuple[str, str, bool]] = []
+    year = str(date.year)
+    if date.end is not None and date.end.year is not None and not date.end.month:
+        year = f"{date.year}--{date.end.year}"
+    out.append(("year", year, True))
+    if date.month:
+        out.append(("month", MONTH_ABBR[date.month - 1], False))
+        if date.day:
+            out.append(("day", str(date.day), True))
+    return out
+
+
+def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bool]]:
+    """The (field, value, braced) triples of a record, in canonical order."""
+    biblatex = options.dialect == "biblatex"
+    asc = options.ascii
+
+    def tex(markup: str) -> str:
+        return to_latex(markup, asc)
+
+    out: list[tuple[str, str, bool]] = []
+
+    def add(name: str, value: str, braced: bool = True) -> None:
+        if value:
+            out.append((name, value, braced))
+
+    etype = _entry_type(rec, biblatex)
+    if rec.authors or rec.authors_truncated:
+        add("author", format_bibtex_names(rec.authors, rec.authors_truncated, asc))
+    if rec.editors or rec.editors_truncated:
+        add("editor", format_bibtex_names(rec.editors, rec.editors_truncated, asc))
+    title = protect_case(rec.title) if options.protect_titles else rec.title
+    add("title", tex(title))
+    add("shorttitle", tex(rec.short_title))
+    if rec.container_title:
+        if etype in ("article", "periodical") or rec.type.startswith("article-"):
+            add("journaltitle" if biblatex else "journal", tex(rec.container_title))
+        else:
+            add("booktitle", tex(rec.container_title))
+    add("series", tex(rec.collection_title))
+    add("volume", rec.volume)
+    if rec.issue:
+        add("number", rec.issue)
+    add("pages", rec.pages.replace("-", "--") if re.fullmatch(r"[^-]+-[^-]+", rec.pages) else rec.pages)
+    for name, value, braced in _date_fields(rec.issued, biblatex):
+        add(name, value, braced)
+    add("publisher", tex(rec.publisher))
+    add("location" if biblatex else "address", tex(rec.publisher_place))
+    if rec.institution:
+        school = etype in ("phdthesis", "mastersthesis", "thesis") and not biblatex
+        add("school" if school else "institution", tex(rec.institution))
+    add("edition", tex(rec.edition))
+    genre = rec.genre
+    if etype in ("phdthesis", "mastersthesis") and genre.lower() in ("phd thesis", "master's thesis", "master’s thesis"):
+        genre = ""  # implied by the entry type
+    add("type", tex(genre))
+    add("eventtitle", tex(rec.event))
+    add("doi", rec.doi)
+    add("url", rec.url)
+    add("urldate", rec.accessed.iso() or rec.accessed.literal)
+    add("isbn", rec.isbn)
+    add("issn", rec.issn)
+    if rec.arxiv_id:
+        eprint = rec.arxiv_id + (f"v{rec.arxiv_version}" if rec.arxiv_version else "")
+        add("eprint", eprint)
+        if biblatex:
+            add("eprinttype", "arxiv")
+            add("eprintclass", rec.arxiv_primary_class)
+        else:
+            add("archiveprefix", "arXiv")
+            add("primaryclass", rec.arxiv_primary_class)
+            if etype == "misc" and "howpublished" not in rec.extra:
+                # plain.bst and friends ignore eprint; this is what they print.
+                add("howpublished", f"arXiv preprint arXiv:{rec.arxiv_id}")
+    elif rec.is_preprint and rec.arxiv_primary_class:
+        add("eprintclass" if biblatex else "primaryclass", rec.arxiv_primary_class)
+        if not rec.note:
+            add("note", f"arXiv preprint ({rec.arxiv_primary_class})")
+    add("language" if not biblatex else "langid", rec.language)
+    add("keywords", ", ".join(tex(k) for k in rec.keywords))
+    add("crossref", rec.crossref)
+    add("note", tex(rec.note))
+    add("abstract", tex(rec.abstract))
+    if rec.code_links:
+        add("code", " ".join(link.url for link in rec.code_links))
+    if rec.affiliations:
+        add("affiliations", tex(", ".join(rec.affiliations)))
+    if rec.extra_format == "bibtex":
+        written = {name for name, _, _ in out}
+        for name, value in rec.extra.items():
+            if name not in written and isinstance(value, str):
+                add(name, value)
+    return out
+
+
+def _format_entry(rec: Record, options: WriteOptions) -> str:
+    fields = record_fields(rec, options)
+    etype = _entry_type(rec, options.dialect == "biblatex")
+    width = max((len(name) for name, _, _ in fields), default=0)
+    lines = [f"@{etype}{{{rec.key},"]
+    for name, value, braced in fields:
+        shown = f"{{{value}}}" if braced else value
+        lines.append(f"  {name.ljust(width)} = {shown},")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def write(records: list[Record], options: WriteOptions) -> WriteResult:
+    result = WriteResult()
+    parts: list[str] = []
+    for preamble in options.preambles:
+        parts.append(f"@preamble{{{{{preamble}}}}}" if not preamble.startswith('"') else f"@preamble{{{preamble}}}")
+    for rec in records:
+        parts.append(_format_entry(rec, options))
+    for comment in options.comments:
+        parts.append(f"@comment{{{comment}}}")
+    result.text = "\n\n".join(parts) + ("\n" if parts else "")
+    return result

@@ -1,0 +1,286 @@
+"""The publication *listing*: text copied from a lab or author page.
+
+Each record is three lines (see docs/listing-format.md)::
+
+    CLApr 24, 2022Code
+    Learning to Win ... Mask TrainingYuanxin Liu, Fandong Meng, Zheng Lin et al. · pku, tsinghua
+    Recent studies on the lottery ticket hypothesis ...
+
+The hard part is the second line, where the title and the first author are
+glued together.  We work from the right, where the text is regular:
+affiliations after `` · ``, then `` et al.``, then comma-separated names.
+The first segment (from the right) that is not a clean name holds the end
+of the title glued to the first author; inside it, the first author's name
+is the run of name words at its end, and the given name starts inside the
+glued word at the longest tail that is a well-formed given name
+(``RLVRChuanyu`` -> ``RLVR`` + ``Chuanyu``, ``TrainingJean-Luc`` ->
+``Training`` + ``Jean-Luc``).
+
+Known ambiguity (documented in docs/listing-format.md): a first author whose
+given name has an inner capital (``JoAnn``) is split at the inner capital,
+because nothing in the text tells the title's last letters from the name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ..dates import MONTHS, resolve_yearless
+from ..diagnostics import Diagnostics
+from ..markup import from_latex, from_plain
+from ..model import CodeLink, Name, PartialDate, Record
+from ..names import parse_plain_name
+from ..urls import find_urls
+from . import ReadOptions, ReadResult
+
+NAME = "listing"
+EXTENSIONS = (".listing", ".txt")
+
+# arXiv subject-class abbreviations -> categories.  Where an abbreviation
+# exists in several archives (CV: cs.CV and math.CV), computer science wins,
+# then electrical engineering, statistics, economics, biology, finance, maths:
+# the pages these listings come from are overwhelmingly CS.
+_ARCHIVES = (
+    ("cs", "AI AR CC CE CG CL CR CV CY DB DC DL DM DS ET FL GL GR GT HC IR IT LG LO MA MM MS NA NE NI OH OS PF PL RO SC SD SE SI"),
+    ("eess", "AS IV SP SY"),
+    ("stat", "AP CO ME ML OT TH"),
+    ("econ", "EM GN"),
+    ("q-bio", "BM CB GN MN NC OT PE QM SC TO"),
+    ("q-fin", "CP EC GN MF PM PR RM ST TR"),
+    ("math", "AC AG AP AT CA CO CT CV DG DS FA GM GN GR GT HO IT KT LO MG MP NA NT OA OC PR QA RA RT SG SP ST"),
+)
+CATEGORIES: dict[str, str] = {}
+for _archive, _codes in _ARCHIVES:
+    for _code in _codes.split():
+        CATEGORIES.setdefault(_code, f"{_archive}.{_code}")
+
+_MONTH_ABBR = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+HEADER = re.compile(
+    rf"^\s*(?P<cat>[A-Z]{{2,}})\s*(?P<mon>{_MONTH_ABBR})\s+(?P<day>\d{{1,2}})"
+    rf"(?:,\s*(?P<year>\d{{4}}))?\s*(?P<code>Code)?\s*$"
+)
+_ET_AL = re.compile(r"\s+et\s+al\.?\s*$")
+_AFFILIATIONS = re.compile(r"^[a-z0-9][a-z0-9._&'-]*(?:\s*,\s*[a-z0-9][a-z0-9._&'-]*)*$")
+PARTICLES = frozenset(
+    "van von der den de del della dei degli di da dal du la le lo dos das do ten ter bin ibn al el y e zu af av".split()
+)
+# Family-name prefixes after which a capital is part of the name (McDonald).
+_CAMEL_PREFIXES = ("Mc", "Mac", "De", "Di", "Da", "Du", "La", "Le", "Van", "Von", "Fitz", "St")
+
+
+def sniff(text: str) -> bool:
+    for line in text.splitlines():
+        if line.strip():
+            return bool(HEADER.match(line))
+    return False
+
+
+# --------------------------------------------------------------------------
+# Name-shape predicates
+
+
+def _is_cap_word(part: str) -> bool:
+    """``Smith``, ``Åsa``, ``O'Brien``, ``Núñez``: a capital, then lower case."""
+    core = part.replace("'", "").replace("\u2019", "")
+    return len(core) >= 1 and core[0].isupper() and (len(core) == 1 or core[1:].islower())
+
+
+def _is_initial(part: str) -> bool:
+    """``K.``, ``J.R.``, ``J.-P.``."""
+    return bool(re.fullmatch(r"(?:[^\W\d_]\.-?)+", part)) and part[0].isupper()
+
+
+def _is_name_part(part: str, family: bool) -> bool:
+    if _is_cap_word(part) or _is_initial(part):
+        return True
+    if family:
+        for prefix in _CAMEL_PREFIXES:
+            if part.startswith(prefix) and len(part) > len(prefix) and _is_cap_word(part[len(prefix) :]):
+                return True
+    return False
+
+
+def is_name_word(word: str) -> bool:
+    if word in PARTICLES:
+        return True
+    return all(_is_name_part(p, family=True) for p in word.split("-")) if word else False
+
+
+def is_given_token(word: str) -> bool:
+    """A given name as it can start the glued word: hyphenated cap words or initials."""
+    return bool(word) and all(_is_name_part(p, family=False) for p in word.split("-"))
+
+
+def is_clean_name(segment: str) -> bool:
+    words = segment.split()
+    return 1 <= len(words) <= 6 and all(is_name_word(w) for w in words) and not words[0] in PARTICLES
+
+
+# --------------------------------------------------------------------------
+# The title/authors line
+
+
+class SplitError(ValueError):
+    pass
+
+
+def _glue_split(word: str) -> int | None:
+    """Where the given name starts inside the glued word: the longest valid tail."""
+    for i in range(1, len(word)):
+        if word[i].isupper() and not word[i - 1].isspace() and is_given_token(word[i:]):
+            return i
+    return None
+
+
+def split_title_authors(line: str) -> tuple[str, list[str], bool, list[str]]:
+    """Split ``TITLEAuthor One, Author Two et al. · aff1, aff2``.
+
+    Returns (title, author name strings, truncated, affiliations).
+    """
+    text = " ".join(line.split())
+    affiliations: list[str] = []
+    head, sep, tail = text.rpartition(" \u00b7 ")
+    if sep and _AFFILIATIONS.match(tail.strip()):
+        text = head
+        affiliations = [a.strip() for a in tail.split(",") if a.strip()]
+    truncated = False
+    m = _ET_AL.search(text)
+    if m:
+        truncated = True
+        text = text[: m.start()]
+    segments = text.split(", ")
+    # The last name may be joined with "and" / "&" instead of a comma.
+    last = re.split(r"\s+(?:and|&)\s+", segments[-1])
+    if len(last) > 1 and all(is_clean_name(p) for p in last[1:]):
+        segments = segments[:-1] + last
+    names: list[str] = []
+    idx = len(segments) - 1
+    while idx > 0 and is_clean_name(segments[idx]):
+        names.insert(0, segments[idx])
+        idx -= 1
+    glued = segments[idx]
+    title_head = ", ".join(segments[:idx])
+    words = glued.split(" ")
+    # The first author's name: name words at the end of the glued segment,
+    # the leftmost of which contains the glue.
+    k = len(words) - 1
+    while k > 0 and is_name_word(words[k]):
+        k -= 1
+    split_at = _glue_split(words[k])
+    if split_at is None:
+        # The glued word happens to look like a name word (rare); look for
+        # the glue further right, keeping at least a given and a family name.
+        for j in range(k + 1, len(words) - 1):
+            split_at = _glue_split(words[j])
+            if split_at is not None:
+                k = j
+                break
+    if split_at is None:
+        raise SplitError("cannot find where the title ends and the first author begins")
+    first_author = " ".join([words[k][split_at:], *words[k + 1 :]])
+    title_tail = " ".join([*words[:k], words[k][:split_at]])
+    title = f"{title_head}, {title_tail}" if title_head else title_tail
+    if not title.strip():
+        raise SplitError("empty title")
+    if len(first_author.split()) < 2:
+        raise SplitError(f"first author {first_author!r} has no family name")
+    return title.strip(), [first_author, *names], truncated, affiliations
+
+
+# --------------------------------------------------------------------------
+# Records
+
+
+def _parse_name(text: str) -> Name:
+    return parse_plain_name(text)
+
+
+def _record(header: re.Match[str], body: str, abstract: str, line: int, options: ReadOptions,
+            diags: Diagnostics) -> Record | None:
+    source = options.source
+    try:
+        title, authors, truncated, affiliations = split_title_authors(body)
+    except SplitError as exc:
+        diags.error(source, line + 1, str(exc))
+        return None
+    code = header.group("cat")
+    category = CATEGORIES.get(code)
+    if category is None:
+        diags.warn(source, line, f"unknown arXiv category abbreviation {code!r}; kept as given")
+        category = code
+    month = MONTHS[header.group("mon").lower()]
+    day = int(header.group("day"))
+    try:
+        if header.group("year"):
+            date = dt.date(int(header.group("year")), month, day)
+        else:
+            date = resolve_yearless(month, day, options.as_of or dt.date.today())
+    except ValueError:
+        diags.error(source, line, f"invalid date {header.group('mon')} {day}")
+        return None
+    abstract_markup = from_latex(abstract.replace("~", "\\textasciitilde{}"))
+    links = [CodeLink(url, "abstract") for url in find_urls(abstract)]
+    rec = Record(
+        type="article",
+        title=from_plain(title),
+        authors=[_parse_name(a) for a in authors],
+        authors_truncated=truncated,
+        issued=PartialDate(date.year, date.month, date.day),
+        arxiv_primary_class=category,
+        arxiv_categories=[category],
+        abstract=abstract_markup,
+        code_links=links,
+        code_announced=bool(header.group("code")),
+        affiliations=affiliations,
+        source_type="listing",
+        origin_file=source,
+        origin_line=line,
+    )
+    return rec
+
+
+def read(text: str, options: ReadOptions) -> ReadResult:
+    result = ReadResult()
+    diags = result.diagnostics
+    lines = [(n, ln.strip()) for n, ln in enumerate(text.lstrip("\ufeff").splitlines(), 1) if ln.strip()]
+    i = 0
+    while i < len(lines):
+        n, line = lines[i]
+        header = HEADER.match(line)
+        if not header:
+            diags.error(options.source, n, "expected a record header such as 'CLApr 24, 2022Code'")
+            result.detected += 1
+            # Skip to the next header: one bad record must not take others down.
+            i += 1
+            while i < len(lines) and not HEADER.match(lines[i][1]):
+                i += 1
+            continue
+        result.detected += 1
+        body = lines[i + 1] if i + 1 < len(lines) else None
+        abstract = lines[i + 2] if i + 2 < len(lines) else None
+        if body is None or HEADER.match(body[1]):
+            diags.error(options.source, n, "record has no title/authors line")
+            i += 1
+            continue
+        if abstract is None or HEADER.match(abstract[1]):
+            diags.error(options.source, n, "record has no abstract line")
+            i += 2
+            continue
+        i += 3
+        extra_lines = []
+        while i < len(lines) and not HEADER.match(lines[i][1]):
+            extra_lines.append(lines[i])
+            i += 1
+        abstract_text = abstract[1]
+        if extra_lines:
+            diags.warn(
+                options.source,
+                extra_lines[0][0],
+                f"{len(extra_lines)} more line(s) after the abstract joined to it",
+            )
+            abstract_text = " ".join([abstract_text, *(t for _, t in extra_lines)])
+        rec = _record(header, body[1], abstract_text, n, options, diags)
+        if rec is not None:
+            result.records.append(rec)
+    return result

@@ -1,0 +1,632 @@
+r"""Text markup: LaTeX <-> the model's markup <-> CSL's HTML-like markup <-> plain.
+
+The model's markup (see :mod:`bibtools.model`) is Unicode text where
+
+* ``{...}`` protects case (``{BERT}``),
+* ``$...$`` is math, LaTeX kept verbatim,
+* ``\emph{}``, ``\textit{}``, ``\textbf{}``, ``\textsc{}``,
+  ``\textsuperscript{}``, ``\textsubscript{}``, ``\texttt{}`` are kept,
+* a LaTeX command we cannot turn into Unicode (``\method{}``) is kept
+  verbatim, so a BibTeX round trip loses nothing,
+* ``\{``, ``\}``, ``\$`` and ``\\`` stand for the literal characters.
+
+Everything else (accents, ``\ss``, ``\&``, ``--``, ``~``) is plain Unicode.
+Accent and symbol tables come from pylatexenc; the tokenizer is ours because
+pylatexenc's walker drops the braces we must keep and is too slow to call
+on every field of a 50,000-entry file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+FORMAT_COMMANDS = {
+    "emph": ("<i>", "</i>"),
+    "textit": ("<i>", "</i>"),
+    "textsl": ("<i>", "</i>"),
+    "textbf": ("<b>", "</b>"),
+    "textsc": ('<span style="font-variant:small-caps;">', "</span>"),
+    "textsuperscript": ("<sup>", "</sup>"),
+    "textsubscript": ("<sub>", "</sub>"),
+    "texttt": ("", ""),
+    "textsf": ("", ""),
+    "textrm": ("", ""),
+    "textup": ("", ""),
+    "textmd": ("", ""),
+    "textnormal": ("", ""),
+}
+# Old-style declarations, ``{\em text}``, become the command form.
+DECLARATIONS = {
+    "em": "emph",
+    "it": "textit",
+    "itshape": "textit",
+    "sl": "textit",
+    "slshape": "textit",
+    "bf": "textbf",
+    "bfseries": "textbf",
+    "sc": "textsc",
+    "scshape": "textsc",
+    "tt": "texttt",
+    "ttfamily": "texttt",
+}
+ACCENT_SYMBOLS = set("'\"`^~=.")
+ACCENT_WORDS = {"c", "v", "u", "H", "d", "b", "r", "k", "t", "G", "U", "h", "f"}
+# Commands whose argument is a URL: kept verbatim, never decoded.
+VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
+# Logos that LaTeX typesets: kept as commands in BibTeX, words elsewhere.
+LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
+
+_NEEDS_DECODE = re.compile(r"[\\~]|--|``|''")
+_WS = re.compile(r"\s+")
+
+
+def collapse_ws(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------
+# LaTeX -> markup
+
+
+@lru_cache(maxsize=1)
+def _symbol_table() -> dict[str, str]:
+    """Control word -> Unicode for symbols (``ss`` -> ``ß``), from pylatexenc."""
+    from pylatexenc.latex2text import MacroTextSpec, get_default_latex_context_db
+    from pylatexenc.latexencode import get_builtin_uni2latex_dict
+
+    table: dict[str, str] = {}
+    # The encoder's table knows symbols the decoder does not (\S, \copyright).
+    for code, latex in get_builtin_uni2latex_dict().items():
+        m = re.fullmatch(r"\{?\\([A-Za-z]+)(?:\{\})?\}?", latex.strip())
+        if m and m.group(1) not in table:
+            table[m.group(1)] = chr(code)
+    db = get_default_latex_context_db()
+    for cat in db.categories():
+        for spec in db.iter_macro_specs([cat]):
+            if isinstance(spec, MacroTextSpec) and isinstance(spec.simplify_repl, str):
+                repl = spec.simplify_repl
+                if repl and "%" not in repl and "<" not in repl and spec.macroname.isalpha():
+                    table[spec.macroname] = repl
+    for name in list(table):
+        if name in FORMAT_COMMANDS or name in DECLARATIONS or name in LOGOS:
+            del table[name]
+    table.pop("ensuremath", None)
+    table["textbackslash"] = "\\\\"  # the model's escape for a literal backslash
+    table["textdollar"] = "\\$"
+    table["textbraceleft"] = "\\{"
+    table["textbraceright"] = "\\}"
+    return table
+
+
+@lru_cache(maxsize=4096)
+def _accent(command: str, argument: str) -> str | None:
+    """``\\"`` + ``u`` -> ``ü`` (NFC); None when pylatexenc cannot do it."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    text = LatexNodes2Text().latex_to_text(f"\\{command}{{{argument}}}")
+    text = unicodedata.normalize("NFC", text)
+    if not text or text == argument:
+        return None
+    return text
+
+
+class _Decoder:
+    __slots__ = ("s", "i", "n")
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        self.i = 0
+        self.n = len(s)
+
+    def run(self) -> str:
+        return collapse_ws(self._until(None))
+
+    def _until(self, closer: str | None) -> str:
+        """Decode until ``closer`` (``}``) at this level, or the end."""
+        s, out = self.s, []
+        while self.i < self.n:
+            c = s[self.i]
+            if c == "}" and closer == "}":
+                self.i += 1
+                return "".join(out)
+            if c == "\\":
+                out.append(self._command())
+            elif c == "{":
+                out.append(self._group())
+            elif c == "$":
+                out.append(self._math())
+            elif c == "~":
+                out.append("\u00a0")
+                self.i += 1
+            elif c == "-" and s.startswith("--", self.i):
+                if s.startswith("---", self.i):
+                    out.append("\u2014")
+                    self.i += 3
+                else:
+                    out.append("\u2013")
+                    self.i += 2
+            elif c == "`" and s.startswith("``", self.i):
+                out.append("\u201c")
+                self.i += 2
+            elif c == "'" and s.startswith("''", self.i):
+                out.append("\u201d")
+                self.i += 2
+            elif c == "}":  # unbalanced: keep it, escaped, rather than lose it
+                out.append("\\}")
+                self.i += 1
+            else:
+                j = self.i + 1
+                while j < self.n and s[j] not in "\\{}$~-`'":
+                    j += 1
+                out.append(s[self.i : j])
+                self.i = j
+        return "".join(out)
+
+    def _raw_group(self) -> str:
+        """The raw text of the ``{...}`` group at ``i`` (braces excluded)."""
+        s, depth, start = self.s, 0, self.i + 1
+        j = self.i
+        while j < self.n:
+            c = s[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    self.i = j + 1
+                    return s[start:j]
+            j += 1
+        self.i = self.n
+        return s[start:]
+
+    def _skip_spaces(self) -> None:
+        while self.i < self.n and self.s[self.i] in " \t\n\r":
+            self.i += 1
+
+    def _group(self) -> str:
+        s = self.s
+        start = self.i
+        self.i += 1
+        if self.i < self.n and s[self.i] == "\\":
+            m = re.compile(r"\\([A-Za-z]+)\s*").match(s, self.i)
+            if m and m.group(1) in DECLARATIONS:
+                self.i = m.end()
+                inner = self._until("}")
+                return f"\\{DECLARATIONS[m.group(1)]}{{{inner.strip()}}}"
+        inner = self._until("}")
+        raw = s[start + 1 : self.i - 1]
+        # A braced special character, {\"u} or {\ss}: BibTeX's convention for
+        # accents, not a request to protect case.
+        if raw.startswith("\\") and _is_special_char(raw, inner):
+            return inner
+        return "{" + inner + "}"
+
+    def _math(self) -> str:
+        s = self.s
+        delim = "$$" if s.startswith("$$", self.i) else "$"
+        j = self.i + len(delim)
+        while j < self.n:
+            if s[j] == "\\":
+                j += 2
+                continue
+            if s.startswith(delim, j):
+                raw = s[self.i : j + len(delim)]
+                self.i = j + len(delim)
+                return raw
+            j += 1
+        # An unmatched dollar is a literal dollar sign.
+        self.i += 1
+        return "\\$"
+
+    def _argument(self) -> str | None:
+        """The argument of an accent: a group, ``\\i``, or one character."""
+        self._skip_spaces()
+        if self.i >= self.n:
+            return None
+        c = self.s[self.i]
+        if c == "{":
+            return self._raw_group()
+        if c == "\\":
+            m = re.compile(r"\\([ij])(?![A-Za-z])\s*").match(self.s, self.i)
+            if m:
+                self.i = m.end()
+                return "\\" + m.group(1)
+            return None
+        if c == "}":
+            return None
+        self.i += 1
+        return c
+
+    def _command(self) -> str:
+        s = self.s
+        start = self.i
+        if self.i + 1 >= self.n:
+            self.i += 1
+            return "\\\\"
+        c = s[self.i + 1]
+        if not c.isalpha():
+            self.i += 2
+            if c in ACCENT_SYMBOLS:
+                return self._accented(c, start)
+            if c in "&%#_":
+                return c
+            if c in "{}$":
+                return "\\" + c
+            if c in " \n\t\\":
+                return " "
+            if c == ",":
+                return "\u2009"
+            if c in "-/@":
+                return ""
+            if c == "(":  # \( math \)
+                end = s.find("\\)", self.i)
+                if end >= 0:
+                    body = s[self.i : end]
+                    self.i = end + 2
+                    return f"${body}$"
+            return s[start : self.i]
+        j = self.i + 1
+        while j < self.n and s[j].isalpha():
+            j += 1
+        name = s[self.i + 1 : j]
+        self.i = j
+        if name in ACCENT_WORDS:
+            return self._accented(name, start)
+        if name in FORMAT_COMMANDS:
+            self._skip_spaces()
+            if self.i < self.n and s[self.i] == "{":
+                self.i += 1
+                inner = self._until("}")
+                return f"\\{name}{{{inner}}}"
+            return s[start : self.i]
+        if name in VERBATIM_COMMANDS:
+            begin = self.i
+            while self.i < self.n and s[self.i] == "{":
+                self._raw_group()
+            return s[start:begin] + s[begin : self.i]
+        if name in LOGOS:
+            if s.startswith("{}", self.i):
+                self.i += 2
+            return s[start : self.i]
+        table = _symbol_table()
+        if name in table:
+            # TeX eats the spaces after a control word: \ss x -> ßx.
+            self._skip_spaces()
+            if s.startswith("{}", self.i):
+                self.i += 2
+            return table[name]
+        return s[start : self.i]
+
+    def _accented(self, command: str, start: int) -> str:
+        arg = self._argument()
+        if arg is None:
+            return self.s[start : self.i]
+        text = _accent(command, arg)
+        if text is None:
+            return self.s[start : self.i]
+        return text
+
+
+def _is_special_char(raw: str, decoded: str) -> bool:
+    return (
+        "{" not in decoded
+        and "\\" not in decoded
+        and bool(decoded)
+        and not any(ch.isspace() for ch in decoded)
+        and len(decoded) <= 3
+    )
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def from_latex(text: str) -> str:
+    """Decode a BibTeX field value into markup."""
+    if not _NEEDS_DECODE.search(text) and ("}" not in text or _balanced(text)):
+        return collapse_ws(text)
+    return _Decoder(text).run()
+
+
+# --------------------------------------------------------------------------
+# markup -> LaTeX
+
+_TO_LATEX = {
+    "&": "\\&",
+    "%": "\\%",
+    "#": "\\#",
+    "_": "\\_",
+    "~": "\\textasciitilde{}",
+    "^": "\\textasciicircum{}",
+    "\u00a0": "~",
+    "\u2013": "--",
+    "\u2014": "---",
+    "\u201c": "``",
+    "\u201d": "''",
+}
+_LATEX_SPECIAL = re.compile(r"[&%#_~^\u00a0\u2013\u2014\u201c\u201d]")
+
+
+@lru_cache(maxsize=4096)
+def _char_to_latex(ch: str) -> str:
+    from pylatexenc.latexencode import unicode_to_latex
+
+    latex = unicode_to_latex(ch, non_ascii_only=True, replacement_latex_protection="braces-all")
+    if latex == ch:
+        return ch
+    latex = latex.strip()
+    if latex.startswith("\\ensuremath"):
+        return ch  # math symbols: keep UTF-8 rather than switch mode
+    return latex if latex.startswith("{") else "{" + latex + "}"
+
+
+def _escape_text(chunk: str, ascii_only: bool) -> str:
+    chunk = _LATEX_SPECIAL.sub(lambda m: _TO_LATEX[m.group(0)], chunk)
+    if ascii_only and not chunk.isascii():
+        chunk = "".join(ch if ch.isascii() else _char_to_latex(ch) for ch in chunk)
+    return chunk
+
+
+# Splits markup into math, escapes and commands (kept) and text (escaped).
+_MARKUP_TOKENS = re.compile(
+    r"(\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$|\\(?:url|href|path|nolinkurl)(?:\{[^{}]*\})+"
+    r"|\\[{}$\\]|\\[A-Za-z]+|\\.)",
+    re.S,
+)
+
+
+def to_latex(markup: str, ascii_only: bool = False) -> str:
+    """Encode markup for a BibTeX field: ``& % # _`` escaped outside math."""
+    if not _LATEX_SPECIAL.search(markup) and "\\" not in markup and (markup.isascii() or not ascii_only):
+        return markup
+    out = []
+    for i, piece in enumerate(_MARKUP_TOKENS.split(markup)):
+        if i % 2:
+            out.append("\\textbackslash{}" if piece == "\\\\" else piece)
+        elif piece:
+            out.append(_escape_text(piece, ascii_only))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------
+# markup -> plain text / CSL HTML
+
+
+@lru_cache(maxsize=4096)
+def math_to_text(math: str) -> str:
+    """``$\\times$`` -> ``×``; what a reader of plain text should see."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    body = math.strip("$")
+    return collapse_ws(LatexNodes2Text(math_mode="text").latex_to_text(body)) or body
+
+
+_CSL_ESCAPES = {"\\{": "{", "\\}": "}", "\\$": "$", "\\\\": "\\"}
+
+
+def _render(markup: str, html: bool) -> str:
+    """Walk markup; emit plain text, or CSL's HTML-like markup when ``html``."""
+    out: list[str] = []
+    stack: list[str] = []  # closing tags for open groups
+    i, n = 0, len(markup)
+    while i < n:
+        c = markup[i]
+        if c == "\\" and i + 1 < n:
+            two = markup[i : i + 2]
+            if two in _CSL_ESCAPES:
+                out.append(_CSL_ESCAPES[two])
+                i += 2
+                continue
+            m = re.compile(r"\\([A-Za-z]+)").match(markup, i)
+            if m:
+                name = m.group(1)
+                end = m.end()
+                if name in FORMAT_COMMANDS and end < n and markup[end] == "{":
+                    open_tag, close_tag = FORMAT_COMMANDS[name] if html else ("", "")
+                    out.append(open_tag)
+                    stack.append(close_tag)
+                    i = end + 1
+                    continue
+                if name in LOGOS:
+                    out.append(LOGOS[name])
+                    i = end + 2 if markup.startswith("{}", end) else end
+                    continue
+                if name in VERBATIM_COMMANDS and end < n and markup[end] == "{":
+                    close = _matching_brace(markup, end)
+                    out.append(markup[end + 1 : close])
+                    i = close + 1
+                    continue
+                out.append(markup[i:end])  # unknown command: shown as written
+                i = end
+                continue
+            out.append(c)
+            i += 1
+        elif c == "{":
+            if markup.startswith("{}", i):  # an empty group, as in \method{}
+                i += 2
+                continue
+            if html:
+                out.append('<span class="nocase">')
+                stack.append("</span>")
+            else:
+                stack.append("")
+            i += 1
+        elif c == "}":
+            if stack:
+                out.append(stack.pop())
+            i += 1
+        elif c == "$":
+            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            if m:
+                out.append(math_to_text(m.group(0)))
+                i = m.end()
+            else:
+                out.append("$")
+                i += 1
+        else:
+            j = i + 1
+            while j < n and markup[j] not in "\\{}$":
+                j += 1
+            out.append(markup[i:j])
+            i = j
+    out.extend(reversed(stack))
+    return "".join(out)
+
+
+def _matching_brace(text: str, start: int) -> int:
+    depth = 0
+    for j in range(start, len(text)):
+        if text[j] == "\\":
+            continue
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text) - 1
+
+
+def to_plain(markup: str) -> str:
+    """Markup as plain Unicode text (RIS, keys, matching, messages)."""
+    if not any(ch in markup for ch in "\\{}$"):
+        return markup
+    return _render(markup, html=False)
+
+
+def to_csl(markup: str) -> str:
+    """Markup as CSL-JSON rich text (``<i>``, ``<span class="nocase">``...)."""
+    if not any(ch in markup for ch in "\\{}$"):
+        return markup
+    return _render(markup, html=True)
+
+
+_CSL_TAG = re.compile(
+    r'<(/?)(i|b|sup|sub|span)(\s+(?:class="nocase"|style="font-variant:\s*small-caps;?"))?\s*>'
+)
+_CSL_OPEN = {
+    "i": "\\textit{",
+    "b": "\\textbf{",
+    "sup": "\\textsuperscript{",
+    "sub": "\\textsubscript{",
+}
+
+
+def from_csl(text: str) -> str:
+    """CSL rich text -> markup; literal ``{ } $ \\`` are escaped."""
+    if not any(ch in text for ch in "<\\{}$"):
+        return text
+    out: list[str] = []
+    stack: list[bool] = []  # whether the open tag produced a brace we must close
+    pos = 0
+    for m in _CSL_TAG.finditer(text):
+        out.append(_escape_markup(text[pos : m.start()]))
+        pos = m.end()
+        closing, tag, attr = m.group(1), m.group(2), m.group(3) or ""
+        if closing:
+            if stack:
+                out.append("}" if stack.pop() else "")
+            else:
+                out.append(_escape_markup(m.group(0)))
+            continue
+        if tag == "span":
+            if "nocase" in attr:
+                out.append("{")
+            elif "small-caps" in attr:
+                out.append("\\textsc{")
+            else:  # a bare <span>: keep the text, drop the tag
+                stack.append(False)
+                continue
+            stack.append(True)
+        else:
+            out.append(_CSL_OPEN[tag])
+            stack.append(True)
+    out.append(_escape_markup(text[pos:]))
+    out.extend("}" for opened in stack if opened)
+    return "".join(out)
+
+
+def _escape_markup(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}").replace("$", "\\$")
+    )
+
+
+def from_plain(text: str) -> str:
+    """Plain text (RIS, listing titles) -> markup."""
+    if not any(ch in text for ch in "\\{}$"):
+        return text
+    return _escape_markup(text)
+
+
+# --------------------------------------------------------------------------
+# Case protection
+
+
+_WORD = re.compile(r"[^\s{}$\\]+")
+
+
+def _needs_protection(word: str) -> bool:
+    core = word.strip(".,;:!?()[]\"'\u201c\u201d\u2018\u2019")
+    for part in re.split(r"[-/\u2013]", core):
+        if any(ch.isupper() for ch in part[1:]):
+            return True
+    return False
+
+
+def protect_case(markup: str) -> str:
+    """Brace-protect acronyms and words with inner capitals (``{BERT}``, ``{LoRA}``).
+
+    Only text outside existing groups, math and commands is touched, so the
+    function is idempotent and never double-braces.
+    """
+    if not any(ch.isupper() for ch in markup):
+        return markup
+    out: list[str] = []
+    i, n, depth = 0, len(markup), 0
+    while i < n:
+        c = markup[i]
+        if c == "\\" and i + 1 < n:
+            m = re.compile(r"\\[A-Za-z]+|\\.").match(markup, i)
+            assert m is not None
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth = max(0, depth - 1)
+        elif c == "$":
+            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            if m:
+                out.append(m.group(0))
+                i = m.end()
+                continue
+        elif depth == 0 and not c.isspace():
+            m = _WORD.match(markup, i)
+            if m:
+                word = m.group(0)
+                if _needs_protection(word):
+                    lead = len(word) - len(word.lstrip("(\"'\u201c\u2018["))
+                    core = word.rstrip(".,;:!?)]\"'\u201d\u2019")
+                    out.append(word[:lead] + "{" + core[lead:] + "}" + word[len(core) :])
+                else:
+                    out.append(word)
+                i = m.end()
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)

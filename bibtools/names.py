@@ -1,0 +1,131 @@
+"""Personal names: BibTeX's name grammar in and out, plain ``Given Family`` in.
+
+Splitting follows BibTeX (``First von Last``, ``von Last, First``,
+``von Last, Jr, First``) through bibtexparser's implementation; name parts
+in the model are plain Unicode (LaTeX decoded, no case-protection braces).
+"""
+
+from __future__ import annotations
+
+from bibtexparser.middlewares.names import (
+    InvalidNameError,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
+
+from .markup import from_latex, from_plain, to_latex, to_plain
+from .model import Name
+
+
+def _plain(parts: list[str]) -> str:
+    return to_plain(from_latex(" ".join(parts)))
+
+
+def _fully_braced(text: str) -> bool:
+    if not (text.startswith("{") and text.endswith("}")):
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0 and i != len(text) - 1:
+                return False
+    return True
+
+
+def parse_bibtex_name(raw: str) -> Name:
+    raw = raw.strip()
+    if _fully_braced(raw):
+        return Name(literal=_plain([raw[1:-1]]))
+    try:
+        parts = parse_single_name_into_parts(raw, strict=False)
+    except InvalidNameError:
+        return Name(literal=_plain([raw]))
+    name = Name(
+        family=_plain(parts.last),
+        given=_plain(parts.first),
+        particle=_plain(parts.von),
+        suffix=_plain(parts.jr),
+    )
+    if not name.family and not name.given:
+        return Name(literal=_plain([raw]))
+    return name
+
+
+def parse_bibtex_names(value: str) -> tuple[list[Name], bool]:
+    """``A and B and others`` -> ([A, B], truncated=True)."""
+    raws = split_multiple_persons_names(value)
+    truncated = False
+    if raws and raws[-1].strip().lower() == "others":
+        truncated = True
+        raws = raws[:-1]
+    return [parse_bibtex_name(r) for r in raws if r.strip()], truncated
+
+
+def parse_plain_name(text: str, suffix_last: bool = False) -> Name:
+    """``Mary K. Smith``, ``Smith, Mary K.``, ``van Gogh, Vincent`` -> Name.
+
+    Plain text (RIS, listings): no LaTeX decoding, but the same splitting
+    rules as BibTeX so that particles and suffixes land in the same place.
+    ``suffix_last`` reads ``Last, First, Suffix`` (RIS's order) instead of
+    BibTeX's ``Last, Suffix, First``.
+    """
+    text = " ".join(text.split())
+    if not text:
+        return Name()
+    if suffix_last and text.count(",") >= 2:
+        last, first, suffix = (p.strip() for p in text.split(",", 2))
+        name = parse_plain_name(f"{last}, {first}")
+        name.suffix = suffix
+        return name
+    escaped = text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+    try:
+        parts = parse_single_name_into_parts(escaped, strict=False)
+    except InvalidNameError:
+        return Name(literal=text)
+
+    def join(p: list[str]) -> str:
+        return " ".join(p).replace("\\{", "{").replace("\\}", "}").replace("\\\\", "\\")
+
+    name = Name(family=join(parts.last), given=join(parts.first), particle=join(parts.von), suffix=join(parts.jr))
+    if not name.family:
+        return Name(literal=text)
+    return name
+
+
+def _latex(text: str, ascii_only: bool) -> str:
+    return to_latex(from_plain(text), ascii_only)
+
+
+def _needs_braces(part: str) -> bool:
+    # A comma or a lone "and" inside a part would re-split the name list.
+    return "," in part or " and " in f" {part.lower()} "
+
+
+def format_bibtex_name(name: Name, ascii_only: bool = False) -> str:
+    """``von Last, Jr, First``: the one form BibTeX never misreads."""
+    if name.literal:
+        return "{" + _latex(name.literal, ascii_only) + "}"
+    family = _latex(name.family, ascii_only)
+    # A family name of several words, or one that starts lower-case without
+    # a particle, must be braced or BibTeX would move words into "von".
+    if _needs_braces(family) or (family[:1].islower() and not name.particle) or (
+        " " in family and any(w[:1].islower() for w in family.split())
+    ):
+        family = "{" + family + "}"
+    last = f"{_latex(name.particle, ascii_only)} {family}" if name.particle else family
+    given = _latex(name.given, ascii_only)
+    if _needs_braces(given):
+        given = "{" + given + "}"
+    if name.suffix:
+        return f"{last}, {_latex(name.suffix, ascii_only)}, {given}"
+    return f"{last}, {given}" if given else last
+
+
+def format_bibtex_names(names: list[Name], truncated: bool, ascii_only: bool = False) -> str:
+    out = [format_bibtex_name(n, ascii_only) for n in names]
+    if truncated:
+        out.append("others")
+    return " and ".join(out)
