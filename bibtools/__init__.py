@@ -1,8 +1,8 @@
 """bibtools: convert, enrich and format bibliographies.
 
-    >>> from bibtools import load, dump
-    >>> records = load("papers.bib")
-    >>> text = dump(records, "csljson")
+    >>> from bibtools import load, dumps
+    >>> records = load("papers.bib")          # format from the extension or content
+    >>> text = dumps(records, "csljson")      # or dump(records, "refs.json")
 
 Everything heavy is imported on first use, so ``bibtools --version`` and
 ``import bibtools`` stay instant.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from .diagnostics import Diagnostics, InputError, UsageError
+from .diagnostics import Diagnostic, Diagnostics, InputError, UsageError
 from .formats import ReadOptions, ReadResult, WriteOptions, WriteResult
 from .model import Record
 
@@ -77,22 +77,43 @@ def detect(text: str, path: str = "") -> str:
     )
 
 
-def loads(
+def read_text(
     text: str, format: str | None = None, *, source: str = "<string>", as_of: dt.date | None = None
 ) -> ReadResult:
     """Parse ``text``; returns records and diagnostics (never raises for bad records)."""
     fmt = canonical(format) if format else detect(text, source)
-    return get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    result: ReadResult = get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    result.format = fmt
+    return result
+
+
+def loads(text: str, format: str | None = None, *, as_of: dt.date | None = None) -> list[Record]:
+    """The records in ``text``; bad records are skipped (use read_text for diagnostics)."""
+    return read_text(text, format, as_of=as_of).records
 
 
 def read_file(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> ReadResult:
-    """Read a file (``-`` is stdin) with format detection and encoding detection."""
+    """Read a file (``-`` is stdin) with format and encoding detection.
+
+    A file that is not UTF-8 is decoded (see :func:`bibtools.files.decode`)
+    and a warning says which encoding was assumed.
+    """
     from .files import read_input
 
-    text, _encoding = read_input(path)
+    text, encoding = read_input(path)
     source = "<stdin>" if path == "-" else path
     fmt = canonical(format) if format else detect(text, path)
-    return get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    result: ReadResult = get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    result.format = fmt
+    if encoding not in ("utf-8", "utf-8-sig"):
+        result.diagnostics.insert(0, _encoding_warning(source, encoding))
+    return result
+
+
+def _encoding_warning(source: str, encoding: str) -> Diagnostic:
+    from .diagnostics import Level
+
+    return Diagnostic(source, 0, Level.WARNING, f"not UTF-8; read as {encoding} (check accented names)")
 
 
 def load(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> list[Record]:
@@ -149,14 +170,10 @@ def read_inputs(
     paths: list[str], format: str | None = None, *, as_of: dt.date | None = None
 ) -> ConvertResult:
     """Read several inputs into one list of records, in input order."""
-    from .files import read_input
-
     out = ConvertResult()
     for path in paths:
-        text, _encoding = read_input(path)
-        name = "<stdin>" if path == "-" else path
-        fmt = canonical(format) if format else detect(text, path)
-        result = get_format(fmt).read(text, ReadOptions(source=name, as_of=as_of))
+        result = read_file(path, format, as_of=as_of)
+        name, fmt = ("<stdin>" if path == "-" else path), result.format
         if result.detected == 0:
             first_error = next(iter(result.diagnostics.errors), None)
             why = f" ({first_error.message})" if first_error else ""

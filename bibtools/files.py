@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -19,13 +20,54 @@ _BOMS = (
 )
 
 
+_DECLARED = re.compile(rb"(?:^%\s*Encoding:\s*|coding[:=]\s*)([-\w.]+)", re.I | re.M)
+# Characters a Western European windows-1252 file plausibly contains.
+_CP1252_OK = set(
+    "\u00a0\u00a1\u00a3\u00a7\u00a9\u00ab\u00ae\u00b0\u00b1\u00b2\u00b3\u00b4\u00b5\u00b7\u00b9"
+    "\u00ba\u00bb\u00bc\u00bd\u00be\u00bf\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2026"
+    "\u20ac\u2022\u2122\u0160\u0161\u017d\u017e\u0152\u0153\u0178"
+)
+# When a legacy CJK file carries no language evidence, the likelier encoding.
+_CJK_PREFERENCE = ("gb18030", "gbk", "gb2312", "cp932", "shift_jis", "big5", "cp949", "euc_kr")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    sample = data[:4096]
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    half = len(sample) / 2
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros > 0.3 * half and other == 0:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _plausible_cp1252(data: bytes) -> str | None:
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    for ch in text:
+        if ord(ch) > 127 and ch not in _CP1252_OK and not (
+            "\u00c0" <= ch <= "\u00ff" and ch not in "\u00d7\u00f7"
+        ):
+            return None
+    return text
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Bytes -> (text, encoding).
 
     UTF-8 (with or without BOM) and UTF-16/32 with a BOM are taken as they
-    are; anything else is detected with charset-normalizer and accepted
-    only when it is confident, because a wrong guess silently corrupts
-    every accented name.  Binary data is refused.
+    are.  Otherwise, in order: UTF-16 without a BOM (recognised by its zero
+    bytes), an encoding the file declares (JabRef's ``% Encoding:``, Emacs'
+    ``coding:``), windows-1252 when every non-ASCII character it yields is a
+    Western European letter or symbol, and finally charset-normalizer's
+    guess.  Binary data and undetectable encodings are refused: a wrong guess
+    silently corrupts every accented name.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -34,15 +76,38 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             except UnicodeDecodeError as exc:
                 raise InputError(f"{name}: not valid {encoding} despite its byte-order mark ({exc.reason})") from None
     if b"\x00" in data[:8192]:
+        text16 = _utf16_without_bom(data)
+        if text16 is not None:
+            return text16, "utf-16"
         raise InputError(f"{name}: binary data, not a bibliography (NUL bytes)")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    declared = _DECLARED.search(data[:2048])
+    if declared:
+        encoding = declared.group(1).decode("ascii", "replace")
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            pass  # a wrong declaration (JabRef writes "UTF-8" on cp1252 files)
+    text = _plausible_cp1252(data)
+    if text is not None:
+        return text, "windows-1252"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None or best.chaos > 0.3:
+    matches = [m for m in from_bytes(data) if m.encoding and m.chaos < 0.2]
+    best = None
+    if matches and matches[0].coherence > 0:
+        best = matches[0]
+    else:
+        for preferred in _CJK_PREFERENCE:
+            best = next((m for m in matches if m.encoding == preferred), None)
+            if best:
+                break
+        if best is None and matches:
+            best = matches[0]
+    if best is None:
         line = data[: utf8_error.start].count(b"\n") + 1
         raise InputError(
             f"{name}:{line}: not UTF-8 and the encoding could not be detected; "

@@ -58,7 +58,7 @@ VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
 # Logos that LaTeX typesets: kept as commands in BibTeX, words elsewhere.
 LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
 
-_NEEDS_DECODE = re.compile(r"[\\~]|--|``|''")
+_NEEDS_DECODE = re.compile(r"[\\~]|--|``|''|\{\}")
 _WS = re.compile(r"\s+")
 
 
@@ -94,6 +94,8 @@ def _symbol_table() -> dict[str, str]:
             del table[name]
     table.pop("ensuremath", None)
     table["textbackslash"] = "\\\\"  # the model's escape for a literal backslash
+    table["textasciicircum"] = "^"
+    table["textasciitilde"] = "~"
     table["textdollar"] = "\\$"
     table["textbraceleft"] = "\\{"
     table["textbraceright"] = "\\}"
@@ -191,6 +193,9 @@ class _Decoder:
     def _group(self) -> str:
         s = self.s
         start = self.i
+        if s.startswith("{}", start):  # an empty group only breaks ligatures
+            self.i += 2
+            return ""
         self.i += 1
         if self.i < self.n and s[self.i] == "\\":
             m = re.compile(r"\\([A-Za-z]+)\s*").match(s, self.i)
@@ -199,6 +204,8 @@ class _Decoder:
                 inner = self._until("}")
                 return f"\\{DECLARATIONS[m.group(1)]}{{{inner.strip()}}}"
         inner = self._until("}")
+        if not inner:  # {\-} and friends: nothing left to protect
+            return ""
         raw = s[start + 1 : self.i - 1]
         # A braced special character, {\"u} or {\ss}: BibTeX's convention for
         # accents, not a request to protect case.
@@ -373,7 +380,18 @@ def _char_to_latex(ch: str) -> str:
     return latex if latex.startswith("{") else "{" + latex + "}"
 
 
+_ESCAPED_TO_LATEX = {
+    "\\\\": "\\textbackslash{}",
+    "\\{": "\\textbraceleft{}",
+    "\\}": "\\textbraceright{}",
+}
+# Ligatures TeX would form from literal characters: broken with an empty group.
+_LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')")
+
+
 def _escape_text(chunk: str, ascii_only: bool) -> str:
+    if "--" in chunk or "``" in chunk or "''" in chunk:
+        chunk = _LIGATURES.sub("{}", chunk)
     chunk = _LATEX_SPECIAL.sub(lambda m: _TO_LATEX[m.group(0)], chunk)
     if ascii_only and not chunk.isascii():
         chunk = "".join(ch if ch.isascii() else _char_to_latex(ch) for ch in chunk)
@@ -390,12 +408,18 @@ _MARKUP_TOKENS = re.compile(
 
 def to_latex(markup: str, ascii_only: bool = False) -> str:
     """Encode markup for a BibTeX field: ``& % # _`` escaped outside math."""
-    if not _LATEX_SPECIAL.search(markup) and "\\" not in markup and (markup.isascii() or not ascii_only):
+    if (
+        not _LATEX_SPECIAL.search(markup)
+        and "\\" not in markup
+        and (markup.isascii() or not ascii_only)
+        and not _LIGATURES.search(markup)
+    ):
         return markup
     out = []
     for i, piece in enumerate(_MARKUP_TOKENS.split(markup)):
         if i % 2:
-            out.append("\\textbackslash{}" if piece == "\\\\" else piece)
+            # BibTeX counts braces even after a backslash, so \{ would unbalance the field.
+            out.append(_ESCAPED_TO_LATEX.get(piece, piece))
         elif piece:
             out.append(_escape_text(piece, ascii_only))
     return "".join(out)

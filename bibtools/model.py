@@ -127,7 +127,9 @@ class Record:
     container_title: str = ""  # journal, proceedings, book title
     collection_title: str = ""  # series
     volume: str = ""
-    issue: str = ""  # number
+    issue: str = ""  # journal issue (BibTeX "number" of an article)
+    number: str = ""  # report, patent or standard number (BibTeX "number" of a techreport)
+    collection_number: str = ""  # number in a series (BibTeX "number" of a book)
     pages: str = ""  # "12--34" normalised to "12-34"
     publisher: str = ""
     publisher_place: str = ""

@@ -42,6 +42,7 @@ class ReadResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     # Records the reader saw, skipped ones included: written + skipped == detected.
     detected: int = 0
+    format: str = ""  # the format the text was read as (set by convert.read_file)
     # BibTeX only: @preamble and @comment blocks, so BibTeX -> BibTeX keeps them.
     preambles: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
+    DuplicateFieldKeyBlock,
     Entry,
     ExplicitComment,
     ParsingFailedBlock,
@@ -137,7 +138,8 @@ FROM_CSL_BIBLATEX = {
     "dataset": "dataset",
     "collection": "collection",
 }
-_ISSUE_TYPES = {"article-journal", "article-magazine", "article-newspaper", "paper-conference", "periodical"}
+_ISSUE_TYPES = {"article-journal", "article-magazine", "article-newspaper", "periodical"}
+_SERIES_TYPES = {"book", "chapter", "paper-conference", "entry-encyclopedia"}
 
 # Fields read into model slots; everything else lands in Record.extra.
 _MARKUP = {
@@ -342,10 +344,13 @@ def entry_to_record(
             else:
                 rec.container_title = from_latex(value)
         elif name == "number":
+            # One BibTeX field, three meanings, told apart by the entry type.
             if rec.type in _ISSUE_TYPES or etype == "article":
                 rec.issue = collapse_ws(value)
+            elif rec.type in _SERIES_TYPES:
+                rec.collection_number = collapse_ws(value)
             else:
-                extra[name] = value
+                rec.number = collapse_ws(value)
         elif name == "issue" and not values.get("number"):
             rec.issue = collapse_ws(value)
         elif name == "pages":
@@ -457,8 +462,9 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             preambles.append(evaluate(block.value, macros, []))
         elif isinstance(block, ExplicitComment):
             comments.append(block.comment)
-        elif isinstance(block, DuplicateBlockKeyBlock):
-            # A second entry with a key already used: kept, renamed on output.
+        elif isinstance(block, (DuplicateBlockKeyBlock, DuplicateFieldKeyBlock)):
+            # A duplicate key or field is the user's to fix, not a reason to
+            # drop the entry: keys are renamed on output, first fields win.
             dup = block.ignore_error_block
             if isinstance(dup, Entry):
                 entries.append(dup)
@@ -565,8 +571,7 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
             add("booktitle", tex(rec.container_title))
     add("series", tex(rec.collection_title))
     add("volume", rec.volume)
-    if rec.issue:
-        add("number", rec.issue)
+    add("number", rec.issue or rec.collection_number or rec.number)
     add("pages", rec.pages.replace("-", "--") if re.fullmatch(r"[^-]+-[^-]+", rec.pages) else rec.pages)
     for name, value, braced in _date_fields(rec.issued, biblatex):
         add(name, value, braced)
@@ -635,7 +640,7 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     result = WriteResult()
     parts: list[str] = []
     for preamble in options.preambles:
-        parts.append(f"@preamble{{{{{preamble}}}}}" if not preamble.startswith('"') else f"@preamble{{{preamble}}}")
+        parts.append(f"@preamble{{{{{preamble}}}}}")
     for rec in records:
         parts.append(_format_entry(rec, options))
     for comment in options.comments:

@@ -82,8 +82,11 @@ def sniff(text: str) -> bool:
 
 def _is_cap_word(part: str) -> bool:
     """``Smith``, ``Åsa``, ``O'Brien``, ``Núñez``: a capital, then lower case."""
-    core = part.replace("'", "").replace("\u2019", "")
-    return len(core) >= 1 and core[0].isupper() and (len(core) == 1 or core[1:].islower())
+    first, *rest = re.split("['\u2019]", part)
+    if not first or not first[0].isupper() or (len(first) > 1 and not first[1:].islower()):
+        return False
+    # After an apostrophe: O'Brien, D'Angelo, Ng'ang'a.
+    return all(p and (p.islower() or (p[0].isupper() and (len(p) == 1 or p[1:].islower()))) for p in rest)
 
 
 def _is_initial(part: str) -> bool:
@@ -240,6 +243,14 @@ def _record(header: re.Match[str], body: str, abstract: str, line: int, options:
     return rec
 
 
+def _looks_like_body(line: str) -> bool:
+    try:
+        split_title_authors(line)
+    except SplitError:
+        return False
+    return True
+
+
 def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
@@ -273,6 +284,12 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             extra_lines.append(lines[i])
             i += 1
         abstract_text = abstract[1]
+        if len(extra_lines) >= 2 and _looks_like_body(extra_lines[0][1]):
+            # Most likely a record whose header line was lost: report it
+            # rather than glue a whole record onto this abstract.
+            result.detected += 1
+            diags.error(options.source, extra_lines[0][0], "record has no header line (category and date); skipped")
+            extra_lines = []
         if extra_lines:
             diags.warn(
                 options.source,
