@@ -59,7 +59,8 @@ VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
 LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
 
 _NEEDS_DECODE = re.compile(r"[\\~]|--|``|''|\{\}")
-_WS = re.compile(r"\s+")
+# Not \s: a non-breaking space (from ~) is content, not layout.
+_WS = re.compile(r"[ \t\n\r\f\v]+")
 
 
 def collapse_ws(text: str) -> str:
@@ -307,6 +308,9 @@ class _Decoder:
             if s.startswith("{}", self.i):
                 self.i += 2
             return table[name]
+        # Unknown: kept verbatim, with the {} that stops TeX eating the next space.
+        if s.startswith("{}", self.i):
+            self.i += 2
         return s[start : self.i]
 
     def _accented(self, command: str, start: int) -> str:
@@ -386,13 +390,22 @@ _ESCAPED_TO_LATEX = {
     "\\}": "\\textbraceright{}",
 }
 # Ligatures TeX would form from literal characters: broken with an empty group.
-_LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')")
+_LIGATURES = re.compile(r"--|``|''")
 
 
 def _escape_text(chunk: str, ascii_only: bool) -> str:
-    if "--" in chunk or "``" in chunk or "''" in chunk:
-        chunk = _LIGATURES.sub("{}", chunk)
-    chunk = _LATEX_SPECIAL.sub(lambda m: _TO_LATEX[m.group(0)], chunk)
+    if _LATEX_SPECIAL.search(chunk) or _LIGATURES.search(chunk):
+        out: list[str] = []
+        last = ""
+        for ch in chunk:
+            piece = _TO_LATEX.get(ch, ch)
+            # TeX joins -- and '' across what were separate characters here:
+            # "a--b" must not become an en dash, nor "––" an em dash.
+            if last and last == piece[0] and last in "-`'":
+                out.append("{}")
+            out.append(piece)
+            last = piece[-1]
+        chunk = "".join(out)
     if ascii_only and not chunk.isascii():
         chunk = "".join(ch if ch.isascii() else _char_to_latex(ch) for ch in chunk)
     return chunk

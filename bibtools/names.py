@@ -18,7 +18,9 @@ from .model import Name
 
 
 def _plain(parts: list[str]) -> str:
-    return to_plain(from_latex(" ".join(parts)))
+    # BibTeX reads ~ in a name as a space between name tokens, so a
+    # non-breaking space inside a name part is one too.
+    return to_plain(from_latex(" ".join(parts))).replace("\u00a0", " ")
 
 
 def _fully_braced(text: str) -> bool:
