@@ -145,6 +145,9 @@ class Record:
     arxiv_version: int | None = None
     arxiv_primary_class: str = ""
     arxiv_categories: list[str] = field(default_factory=list)
+    journal_ref: str = ""  # arXiv's journal reference: where the paper was published
+    arxiv_comment: str = ""  # arXiv's comments ("12 pages, 3 figures; ACL 2022")
+    pdf_url: str = ""
     abstract: str = ""
     keywords: list[str] = field(default_factory=list)
     note: str = ""

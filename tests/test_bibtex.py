@@ -288,6 +288,9 @@ def records(draw) -> Record:
         rec.arxiv_version = draw(st.sampled_from([None, 1, 3]))
         rec.arxiv_primary_class = "cs.CL"
         rec.arxiv_categories = ["cs.CL"]
+        rec.journal_ref = draw(st.sampled_from(["", "ACL 2022, pp. 1-10"]))
+        rec.arxiv_comment = draw(st.one_of(st.just(""), MARKUP))
+        rec.pdf_url = "https://arxiv.org/pdf/" + rec.arxiv_id
     return rec
 
 
@@ -295,7 +298,7 @@ CARRIED = (
     "type", "authors", "authors_truncated", "issued", "container_title", "volume", "issue", "number",
     "collection_number", "pages",
     "publisher", "institution", "doi", "url", "arxiv_id", "arxiv_version", "arxiv_primary_class",
-    "abstract", "note", "keywords", "code_links",
+    "abstract", "note", "keywords", "code_links", "journal_ref", "arxiv_comment", "pdf_url",
 )
 
 

@@ -143,6 +143,7 @@ _SERIES_TYPES = {"book", "chapter", "paper-conference", "entry-encyclopedia"}
 
 # Fields read into model slots; everything else lands in Record.extra.
 _MARKUP = {
+    "arxiv_comment": "arxiv_comment",
     "title": "title",
     "shorttitle": "short_title",
     "series": "collection_title",
@@ -155,6 +156,8 @@ _MARKUP = {
     "eventtitle": "event",
 }
 _VERBATIM = {
+    "journal_ref": "journal_ref",
+    "pdf": "pdf_url",
     "volume": "volume",
     "isbn": "isbn",
     "issn": "issn",
@@ -607,6 +610,9 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
         add("eprintclass" if biblatex else "primaryclass", rec.arxiv_primary_class)
         if not rec.note:
             add("note", f"arXiv preprint ({rec.arxiv_primary_class})")
+    add("journal_ref", rec.journal_ref)
+    add("arxiv_comment", tex(rec.arxiv_comment))
+    add("pdf", rec.pdf_url)
     add("language" if not biblatex else "langid", rec.language)
     add("keywords", ", ".join(tex(k) for k in rec.keywords))
     add("crossref", rec.crossref)

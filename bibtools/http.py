@@ -1,0 +1,651 @@
+"""The one HTTP layer every metadata source goes through.
+
+A :class:`HttpClient` owns one ``requests`` session (and, when possible, an
+on-disk SQLite cache from ``requests-cache``) and applies, per host:
+
+* **pacing**: one request at a time per host, and at least
+  :attr:`HostPolicy.min_interval` seconds between the end of one request
+  and the start of the next.  Hosts under ``arxiv.org`` never go below
+  3 s whatever the configuration says (arXiv's terms of use);
+* **timeouts**: ``(connect, read)`` from the host's policy;
+* **retries** with exponential backoff and jitter on connection errors,
+  timeouts and HTTP 429/500/502/503/504, honouring ``Retry-After`` (seconds
+  or an HTTP date).  Other statuses (400, 404, 410, 451, ...) are answers,
+  returned to the caller at once;
+* **caching**: only 200 answers are stored, for the host's
+  :attr:`HostPolicy.expire_after`; errors, 429 and 5xx never are.  GET and
+  POST are cached (a POST's key includes its body).  Secrets (the
+  ``Authorization`` header, API keys, tokens, ``mailto``) are never part of
+  a key and are redacted from what is stored;
+* **offline** mode answers from the cache only (expired entries included)
+  and raises :class:`OfflineMiss` otherwise; **refresh** mode ignores what
+  is cached (and overwrites it);
+* **counters** per host (:class:`HostStats`): requests sent over the
+  network, answers from the cache, offline misses, retries, failures.
+
+Time is injectable: the client never calls :func:`time.sleep` or
+:func:`time.monotonic` itself but a :class:`Clock`, so tests run a fake
+clock and never wait.  The client never prints: problems it survived (a
+cache that could not be opened) are collected in :attr:`HttpClient.warnings`.
+
+A source uses it like this::
+
+    client = HttpClient.from_env()            # BIBTOOLS_CACHE_DIR or the user cache dir
+    client.set_policy("export.arxiv.org", HostPolicy(min_interval=3, expire_after=86400))
+    reply = client.get("https://export.arxiv.org/api/query", params={...})
+    if reply.ok: ...
+
+and catches :class:`HttpError` (:class:`OfflineMiss`, :class:`Unavailable`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from . import __version__
+
+PROJECT_URL = "https://github.com/bibtools/bibtools"
+USER_AGENT = f"bibtools/{__version__} (+{PROJECT_URL})"
+CACHE_FILE = "http-cache.sqlite"
+
+# Statuses worth asking again: the server is overloaded or briefly broken.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Only these answers are stored; an error must be asked again next time.
+CACHEABLE_STATUSES = (200,)
+# Hosts (and their subdomains) with a gap no configuration may shorten.
+MIN_INTERVAL_FLOORS = {"arxiv.org": 3.0}
+
+# Header and parameter names that can carry secrets or personal data.
+# requests-cache compares header names case-sensitively, hence the variants.
+_SECRET_NAMES = (
+    "Authorization",
+    "Proxy-Authorization",
+    "X-API-Key",
+    "X-Api-Key",
+    "X-Auth-Token",
+    "X-API-Token",
+    "X-Access-Token",
+    "Cookie",
+    "Set-Cookie",
+    "User-Agent",  # may carry a contact address (mailto:) for polite pools
+)
+_SECRET_PARAMS = (
+    "access_token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "client_secret",
+    "password",
+    "mailto",
+    "email",
+)
+SECRET_PARAMETERS: tuple[str, ...] = tuple(
+    dict.fromkeys([*_SECRET_NAMES, *(n.lower() for n in _SECRET_NAMES), *_SECRET_PARAMS])
+)
+
+
+# --------------------------------------------------------------------------
+# Time
+
+
+class Clock(Protocol):
+    """What the client needs to know about time; tests pass a fake one."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float:
+        """Wall-clock seconds since the epoch (for ``Retry-After`` HTTP dates)."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+# --------------------------------------------------------------------------
+# Policies, answers, errors, counters
+
+
+@dataclass(frozen=True, slots=True)
+class HostPolicy:
+    """How to talk to one host.
+
+    ``expire_after`` is in seconds (``None``: never expires).  Backoff for
+    the n-th retry is ``min(backoff_cap, backoff_base * 2**(n-1))``, of
+    which a random half is jittered away; a ``Retry-After`` longer than
+    that wins, but one longer than ``max_retry_after`` makes the client
+    give up rather than wait (the source then reports the failure).
+    """
+
+    min_interval: float = 0.0
+    timeout: tuple[float, float] = (5.0, 30.0)
+    retries: int = 4
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    max_retry_after: float = 300.0
+    expire_after: float | None = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A final HTTP answer (after retries), from the network or the cache."""
+
+    method: str
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    from_cache: bool
+    cache_key: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class HttpError(Exception):
+    """No usable answer; the message is one line naming the host."""
+
+    def __init__(self, message: str, url: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class OfflineMiss(HttpError):
+    """Offline mode, and the cache has no answer for this request."""
+
+
+class Unavailable(HttpError):
+    """The host did not answer usefully after all retries (or is known to be down)."""
+
+
+@dataclass(slots=True)
+class HostStats:
+    sent: int = 0  # requests that went over the network, retries included
+    from_cache: int = 0  # answers read from the cache, no network
+    offline_misses: int = 0  # offline mode, not in the cache
+    retries: int = 0  # of ``sent``, how many were repeats after a failure
+    failures: int = 0  # requests that ended in Unavailable
+    waited: float = 0.0  # seconds spent sleeping (pacing and backoff)
+
+    def __add__(self, other: HostStats) -> HostStats:
+        return HostStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __sub__(self, other: HostStats) -> HostStats:
+        return HostStats(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def total(stats: Mapping[str, HostStats]) -> HostStats:
+    out = HostStats()
+    for s in stats.values():
+        out = out + s
+    return out
+
+
+def stats_delta(
+    after: Mapping[str, HostStats], before: Mapping[str, HostStats]
+) -> dict[str, HostStats]:
+    """Per-host counters of what happened between two :meth:`HttpClient.snapshot` calls."""
+    return {host: s - before.get(host, HostStats()) for host, s in after.items()}
+
+
+@dataclass(slots=True)
+class _Host:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_done: float | None = None  # monotonic time the previous request finished
+    down: str = ""  # why the host is considered down for the rest of the run
+    stats: HostStats = field(default_factory=HostStats)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _floor_for(host: str) -> float:
+    for domain, floor in MIN_INTERVAL_FLOORS.items():
+        if host == domain or host.endswith("." + domain):
+            return floor
+    return 0.0
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: ``"120"`` or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("BIBTOOLS_CACHE_DIR"):
+        return Path(env["BIBTOOLS_CACHE_DIR"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("bibtools", appauthor=False))
+
+
+# --------------------------------------------------------------------------
+# The client
+
+
+class HttpClient:
+    """A session, a cache, pacing, retries and counters, shared by all sources.
+
+    ``cache_dir=None`` disables the cache (tests of pure HTTP behaviour);
+    :meth:`from_env` picks ``BIBTOOLS_CACHE_DIR`` or the user cache dir.
+    ``offline`` and ``refresh`` exclude each other.  ``clock`` and ``rng``
+    are injectable so that tests neither sleep nor depend on chance.
+    The client is safe to share between threads: requests to one host are
+    serialised, different hosts may run in parallel.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        default_policy: HostPolicy | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        if offline and refresh:
+            raise ValueError("offline and refresh exclude each other")
+        self.offline = offline
+        self.refresh = refresh
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.default_policy = default_policy or HostPolicy()
+        self.user_agent = user_agent
+        self.warnings: list[str] = []
+        self.cache_path: Path | None = None
+        self._policies: dict[str, HostPolicy] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._hosts_lock = threading.Lock()
+        self._session = self._open(cache_dir)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        no_cache: bool = False,
+        **kwargs: Any,
+    ) -> HttpClient:
+        """A client with the cache at ``cache_dir``, else ``BIBTOOLS_CACHE_DIR``, else the user cache dir."""
+        directory = None if no_cache else (cache_dir or default_cache_dir(env))
+        return cls(cache_dir=directory, **kwargs)
+
+    # -- session and cache -------------------------------------------------
+
+    def _open(self, cache_dir: str | os.PathLike[str] | None) -> requests.Session:
+        if cache_dir is not None:
+            path = Path(cache_dir) / CACHE_FILE
+            try:
+                session = self._cached_session(path)
+            except Exception as exc:  # sqlite3 and OS errors alike: the cache is optional
+                self._warn_cache(path, exc)
+            else:
+                self.cache_path = path
+                return session
+        return self._plain_session()
+
+    def _plain_session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = self.user_agent
+        return session
+
+    def _cached_session(self, path: Path) -> requests.Session:
+        import requests_cache  # slow import: only when a cache is wanted
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        session = requests_cache.CachedSession(
+            str(path),
+            backend="sqlite",
+            allowable_codes=CACHEABLE_STATUSES,
+            allowable_methods=("GET", "HEAD", "POST"),
+            ignored_parameters=SECRET_PARAMETERS,
+            match_headers=False,
+            stale_if_error=False,
+            expire_after=-1,
+            wal=True,  # one fsync per write instead of several: a 1,000-record run writes often
+        )
+        try:
+            # Opening succeeds on a read-only or corrupt file; a write tells.
+            probe = "bibtools-write-probe"
+            session.cache.redirects[probe] = probe
+            del session.cache.redirects[probe]
+        except Exception:
+            session.close()
+            raise
+        session.headers["User-Agent"] = self.user_agent
+        return session
+
+    def _warn_cache(self, path: Path, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        self.warnings.append(
+            f"HTTP cache {path} cannot be used ({reason}); continuing without a cache"
+        )
+
+    def _drop_cache(self, exc: BaseException) -> None:
+        """The cache broke mid-run: carry on without it, saying so once."""
+        if self.cache_path is not None:
+            self._warn_cache(self.cache_path, exc)
+            self.cache_path = None
+        old = self._session
+        self._session = self._plain_session()
+        old.close()
+
+    @property
+    def cached(self) -> bool:
+        return self.cache_path is not None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- policies and counters ---------------------------------------------
+
+    def set_policy(self, host: str, policy: HostPolicy) -> None:
+        """Use ``policy`` for ``host`` and its subdomains."""
+        self._policies[host.lower()] = policy
+
+    def policy_for(self, host: str) -> HostPolicy:
+        host = host.lower()
+        policy = self.default_policy
+        best = -1
+        for domain, p in self._policies.items():
+            if (host == domain or host.endswith("." + domain)) and len(domain) > best:
+                policy, best = p, len(domain)
+        floor = _floor_for(host)
+        if policy.min_interval < floor:
+            policy = replace(policy, min_interval=floor)
+        return policy
+
+    def _host(self, host: str) -> _Host:
+        with self._hosts_lock:
+            return self._hosts.setdefault(host, _Host())
+
+    @property
+    def stats(self) -> dict[str, HostStats]:
+        """Live counters per host."""
+        return {h: s.stats for h, s in self._hosts.items()}
+
+    def snapshot(self) -> dict[str, HostStats]:
+        """A copy of the counters, to subtract from a later one (:func:`stats_delta`)."""
+        return {h: replace(s.stats) for h, s in self._hosts.items()}
+
+    # -- requests ----------------------------------------------------------
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Reply:
+        return self.request("GET", url, params=params, **kwargs)
+
+    def post(self, url: str, data: Mapping[str, Any] | bytes | None = None, **kwargs: Any) -> Reply:
+        return self.request("POST", url, data=data, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        expire_after: float | None = None,
+        refresh: bool = False,
+    ) -> Reply:
+        """Send (or answer from the cache) one request; retries are inside.
+
+        Returns the final answer whatever its status (a 400 or 404 is an
+        answer the caller interprets).  Raises :class:`OfflineMiss` in
+        offline mode when nothing is cached, :class:`Unavailable` when the
+        host gave no answer but retryable errors.  ``refresh`` bypasses the
+        cache for this one request (a source re-asking after an answer it
+        distrusts, such as an empty arXiv feed); ``expire_after`` overrides
+        the host policy's expiry for what is stored.
+        """
+        method = method.upper()
+        host = host_of(url)
+        state = self._host(host)
+        policy = self.policy_for(host)
+        prepared = self._session.prepare_request(
+            requests.Request(method, url, params=params, data=data, headers=dict(headers or {}))
+        )
+        with state.lock:
+            # Offline, the cache is all there is, whatever ``refresh`` asks.
+            if self.offline or not (self.refresh or refresh):
+                hit = self._from_cache(prepared)
+                if hit is not None:
+                    state.stats.from_cache += 1
+                    return hit
+            if self.offline:
+                state.stats.offline_misses += 1
+                raise OfflineMiss(f"{host}: not in the cache (offline)", url)
+            if state.down:
+                state.stats.failures += 1
+                raise Unavailable(state.down, url)
+            expiry = policy.expire_after if expire_after is None else expire_after
+            return self._send_with_retries(prepared, policy, state, expiry, refresh or self.refresh)
+
+    def _from_cache(self, prepared: requests.PreparedRequest) -> Reply | None:
+        if not self.cached:
+            return None
+        try:
+            cache = self._session.cache  # type: ignore[attr-defined]
+            key = cache.create_key(prepared)
+            response = cache.get_response(key)
+        except Exception as exc:
+            self._drop_cache(exc)
+            return None
+        # Offline, a stale answer beats none at all.
+        if response is None or (response.is_expired and not self.offline):
+            return None
+        return _reply(prepared, response, from_cache=True, key=key)
+
+    def _send_with_retries(
+        self,
+        prepared: requests.PreparedRequest,
+        policy: HostPolicy,
+        state: _Host,
+        expire_after: float | None,
+        refresh: bool,
+    ) -> Reply:
+        host = host_of(prepared.url or "")
+        attempt = 0
+        while True:
+            self._pace(state, policy)
+            state.stats.sent += 1
+            if attempt:
+                state.stats.retries += 1
+            try:
+                response = self._send(prepared, policy, expire_after, refresh)
+                problem, retry_after = self._judge(response)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                response = None
+                problem, retry_after = _describe(exc), None
+            finally:
+                state.last_done = self.clock.monotonic()
+            if response is not None and not problem:
+                return _reply(
+                    prepared,
+                    response,
+                    from_cache=False,
+                    key=getattr(response, "cache_key", "") or "",
+                )
+            attempt += 1
+            wait = self._backoff(policy, attempt)
+            if retry_after is not None:
+                if retry_after > policy.max_retry_after:
+                    self._give_up(
+                        state,
+                        host,
+                        prepared,
+                        f"{problem}; asked to retry after {retry_after:.0f} s",
+                        response,
+                    )
+                wait = max(wait, retry_after)
+            if attempt > policy.retries:
+                self._give_up(
+                    state, host, prepared, f"{problem} (after {attempt} attempts)", response
+                )
+            self._sleep(state, wait)
+
+    def _send(
+        self,
+        prepared: requests.PreparedRequest,
+        policy: HostPolicy,
+        expire_after: float | None,
+        refresh: bool,
+    ) -> requests.Response:
+        if not self.cached:
+            return self._session.send(prepared, timeout=policy.timeout)
+        try:
+            return self._session.send(
+                prepared,
+                timeout=policy.timeout,
+                expire_after=-1 if expire_after is None else expire_after,  # type: ignore[call-arg]
+                force_refresh=refresh,  # type: ignore[call-arg]
+            )
+        except requests.RequestException:
+            raise  # the network's problem: retried by the caller
+        except Exception as exc:
+            # sqlite3 or serialisation errors: the cache broke, the request need not.
+            self._drop_cache(exc)
+            return self._session.send(prepared, timeout=policy.timeout)
+
+    def _judge(self, response: requests.Response) -> tuple[str, float | None]:
+        """('' , None) for a final answer; (problem, Retry-After) for a retryable one."""
+        if response.status_code not in RETRY_STATUSES:
+            return "", None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
+        return f"HTTP {response.status_code} {response.reason or ''}".strip(), retry_after
+
+    def _give_up(
+        self,
+        state: _Host,
+        host: str,
+        prepared: requests.PreparedRequest,
+        problem: str,
+        response: requests.Response | None,
+    ) -> NoReturn:
+        state.stats.failures += 1
+        # Later requests fail fast instead of sitting through the same backoff.
+        state.down = f"{host} unavailable: {problem}"
+        raise Unavailable(
+            state.down, prepared.url or "", response.status_code if response is not None else None
+        )
+
+    def _backoff(self, policy: HostPolicy, attempt: int) -> float:
+        delay = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
+        return delay / 2 + self.rng.random() * delay / 2
+
+    def _pace(self, state: _Host, policy: HostPolicy) -> None:
+        if state.last_done is None or policy.min_interval <= 0:
+            return
+        wait = state.last_done + policy.min_interval - self.clock.monotonic()
+        if wait > 0:
+            self._sleep(state, wait)
+
+    def _sleep(self, state: _Host, seconds: float) -> None:
+        state.stats.waited += seconds
+        self.clock.sleep(seconds)
+
+    def evict(self, reply: Reply) -> None:
+        """Forget a cached answer the caller found unusable (truncated, hostile)."""
+        if not (self.cached and reply.cache_key):
+            return
+        try:
+            self._session.cache.delete(reply.cache_key)  # type: ignore[attr-defined]
+        except Exception as exc:
+            self._drop_cache(exc)
+
+    @contextmanager
+    def offline_mode(self) -> Iterator[None]:
+        """Temporarily answer from the cache only (used by tests and dry runs)."""
+        old = self.offline
+        self.offline = True
+        try:
+            yield
+        finally:
+            self.offline = old
+
+
+def _reply(
+    prepared: requests.PreparedRequest, response: Any, *, from_cache: bool, key: str
+) -> Reply:
+    return Reply(
+        method=prepared.method or "GET",
+        url=prepared.url or "",
+        status=int(response.status_code),
+        headers=dict(response.headers),
+        content=response.content or b"",
+        from_cache=from_cache,
+        cache_key=key,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the read timeout"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return f"broken answer ({type(exc).__name__})"
