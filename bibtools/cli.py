@@ -203,6 +203,150 @@ def _write(
     return EXIT_PROBLEMS if result.skipped or written.diagnostics.errors else EXIT_OK
 
 
+def _network_options(func: F) -> F:
+    func = click.option(
+        "--cache-dir",
+        metavar="DIR",
+        help="HTTP cache directory [default: $BIBTOOLS_CACHE_DIR or the user cache dir].",
+    )(func)
+    func = click.option("--refresh", is_flag=True, help="Ignore cached answers (they are still updated).")(func)
+    func = click.option("--offline", is_flag=True, help="Answer from the cache only; make no request.")(func)
+    return func
+
+
+def _progress(quiet: bool) -> tuple[Callable[[int, int, str], None] | None, Callable[[], None]]:
+    """A rich progress bar on stderr when it is a terminal; (update, stop)."""
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("enriching", total=None)
+    bar.start()
+
+    def update(done: int, total: int, description: str) -> None:
+        bar.update(task, completed=done, total=total, description=description)
+
+    return update, bar.stop
+
+
+def _run_enrich(
+    records: list[Any],
+    sources: str,
+    *,
+    offline: bool,
+    refresh: bool,
+    cache_dir: str | None,
+    quiet: bool,
+) -> Any:
+    from .diagnostics import UsageError
+    from .enrich import enrich
+    from .http import HttpClient
+
+    if offline and refresh:
+        raise UsageError("--offline and --refresh exclude each other")
+    wanted = tuple(s.strip() for s in sources.split(",") if s.strip())
+    update, stop = _progress(quiet)
+    with HttpClient.from_env(cache_dir=cache_dir, offline=offline, refresh=refresh) as http:
+        try:
+            result = enrich(records, http=http, sources=wanted, progress=update)
+        finally:
+            stop()
+    return result
+
+
+def _print_changes(changes: Sequence[Any]) -> None:
+    for change in changes:
+        verb = "would set" if change.applied else "kept (source differs)"
+        note = f" [{change.note}]" if change.note else ""
+        click.echo(f"{change.record_key}: {change.field}: {verb}: {change.old!r} -> {change.new!r} ({change.source}){note}")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-t", "--to", "to_format", metavar="FORMAT", help="Output format [default: from -o, else the input's].")
+@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output.")
+@click.option("--sources", default="arxiv", show_default=True, metavar="LIST", help="Comma-separated: arxiv, github.")
+@click.option("--dry-run", is_flag=True, help="Print the changes per record; write no records.")
+@click.option("--report", metavar="FILE.json", help="Write every change (record, field, old, new, source) as JSON.")
+@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
+@_network_options
+@_read_options
+@_write_options
+def enrich(
+    inputs: tuple[str, ...],
+    to_format: str | None,
+    output: str | None,
+    sources: str,
+    dry_run: bool,
+    report: str | None,
+    force: bool,
+    quiet: bool,
+    offline: bool,
+    refresh: bool,
+    cache_dir: str | None,
+    from_format: str | None,
+    as_of: dt.date | None,
+    ascii_only: bool,
+    dialect: str,
+    rekey: bool,
+) -> None:
+    """Complete INPUT records from arXiv: full author lists, ids, DOIs, categories.
+
+    Records with an arXiv id are looked up 100 to a request; the others by
+    exact title, accepted only when an author's family name matches too.
+    A value the input already has is never replaced: the change is reported
+    instead (--dry-run, --report).  Requests are cached (24 h for arXiv);
+    a second run over the same input makes none.
+
+    \b
+    Environment: BIBTOOLS_ARXIV_API, BIBTOOLS_ARXIV_DELAY (seconds between
+    requests, at least 3 for arxiv.org), BIBTOOLS_CACHE_DIR.
+
+    Exit status 1 when some records could not be enriched (named on stderr).
+    """
+    import json
+
+    from .convert import ensure_not_input, output_format, read_inputs
+    from .files import write_atomic
+    from .keys import assign_keys
+
+    result = read_inputs(list(inputs), from_format, as_of=as_of)
+    if not to_format and not output:
+        first = result.sources[0].rsplit("(", 1)[-1].rstrip(")")
+        to_format = first if first != "listing" else "bibtex"
+    fmt = output_format(output, to_format)
+    if output and not force:
+        ensure_not_input(output, list(inputs))
+    _report(result.diagnostics, quiet)
+    key_diags = assign_keys(result.records, rekey=rekey)
+    _report(key_diags, quiet)
+    enriched = _run_enrich(
+        result.records, sources, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+    )
+    if report:
+        write_atomic(report, json.dumps(enriched.to_json(), indent=2, ensure_ascii=False) + "\n")
+    for d in enriched.diagnostics:
+        click.echo(str(d), err=True)
+    if dry_run:
+        _print_changes(enriched.changes)
+    else:
+        result.records = enriched.records
+        _write(result, fmt, output, strict=False, quiet=quiet, ascii_only=ascii_only, dialect=dialect, rekey=False)
+    click.echo(enriched.summary(), err=True)
+    problems = result.skipped or enriched.not_enriched
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="[INPUT...]")
 @click.option(
@@ -214,12 +358,18 @@ def _write(
     help="Directory for references.bib, references.ris and references.json.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@click.option("--enrich", "do_enrich", is_flag=True, help="Complete the records from arXiv first (see enrich).")
+@_network_options
 @_read_options
 @_write_options
 def build(
     inputs: tuple[str, ...],
     output_dir: str,
     quiet: bool,
+    do_enrich: bool,
+    offline: bool,
+    refresh: bool,
+    cache_dir: str | None,
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
@@ -241,6 +391,19 @@ def build(
         paths = list(inputs) or [str(example)]
         result = read_inputs(paths, from_format, as_of=as_of)
     _report(result.diagnostics, quiet)
+    not_enriched = 0
+    if do_enrich:
+        from .keys import assign_keys
+
+        _report(assign_keys(result.records, rekey=rekey), quiet)
+        rekey = False
+        enriched = _run_enrich(
+            result.records, "arxiv", offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+        )
+        _report(enriched.diagnostics, quiet=False)
+        result.records = enriched.records
+        not_enriched = len(enriched.not_enriched)
+        click.echo(f"Enrichment: {enriched.summary()}.", err=True)
     options = WriteOptions(ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments)
     written_files = []
     warnings: list[Diagnostic] = []
@@ -260,7 +423,7 @@ def build(
         click.echo(f"Note: {hint}.", err=True)
     if result.skipped:
         click.echo(f"{result.skipped} record(s) skipped: see the messages above.", err=True)
-    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if result.skipped or not_enriched else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -399,7 +399,7 @@ class ArxivClient:
     All HTTP goes through ``http`` (pacing, retries, cache); this class
     registers the arXiv host's policy there: ``delay`` seconds between
     requests (never below 3 s for arxiv.org), 24 h expiry, backoff from
-    3 s up to 120 s.
+    ``min(3, delay)`` s up to 120 s.
     """
 
     name = "arxiv"
@@ -435,7 +435,9 @@ class ArxivClient:
                 min_interval=delay,
                 timeout=timeout,
                 retries=retries,
-                backoff_base=3.0,
+                # Backoff scales with the pacing the host allows: 3 s for
+                # arxiv.org, as fast as asked for a mirror or a loopback fake.
+                backoff_base=min(3.0, max(delay, 0.0)),
                 backoff_cap=120.0,
                 expire_after=expire_after,
             ),
