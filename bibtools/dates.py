@@ -35,7 +35,7 @@ _ISO = re.compile(r"^\s*(-?\d{1,4})(?:[-/](\d{1,2})(?:[-/](\d{1,2}))?)?\s*$")
 def parse_month(text: str) -> int | None:
     """``"4"``, ``"apr"``, ``"April"``, ``"Apr."`` -> 4; None when not a month."""
     t = text.strip().rstrip(".").lower()
-    if t.isdigit():
+    if t.isascii() and t.isdigit():
         n = int(t)
         return n if 1 <= n <= 12 else None
     return MONTHS.get(t)

@@ -1,0 +1,945 @@
+"""RIS: the tagged format of EndNote, Zotero, Mendeley and publishers' "export citation".
+
+A record is a run of ``XX  - value`` lines from ``TY`` to ``ER``.  The reader
+is tolerant of what real exports contain (CRLF, a BOM, blank lines, wrapper
+text around records, continuation lines, ``TY  -JOUR`` and ``TY -``, empty
+tags, a missing ``ER``); every tag the model has no slot for is kept, in
+order, in ``Record.extra`` so that RIS -> record -> RIS loses nothing.
+
+Conventions this module follows, and why:
+
+* Names: ``Family, Given[, Suffix]`` is a personal name; a name without a
+  comma is kept as a literal (organisation) name.  That is Zotero's rule, and
+  it is the only one that round-trips: RIS has no other way to mark an
+  organisation, and guessing splits "World Health Organization".
+* Preprints are written ``TY  - GEN``.  Zotero's RIS export has no RIS type for
+  its ``preprint`` item type and falls back to ``GEN`` (RIS.js,
+  ``DEFAULT_EXPORT_TYPE``); arXiv itself exports only BibTeX, as the generic
+  ``@misc``.  ``ELEC`` would make Zotero, JabRef and EndNote import the paper
+  as a web page.  The arXiv identity goes where RIS keeps an item's
+  identifier in a database: ``DB  - arXiv`` and
+  ``AN  - arXiv:2204.12345v2 [cs.CL]`` (arXiv's recommended citation form:
+  id, version, primary category), and ``UR`` is the abstract page, as in
+  arXiv's own BibTeX export.  A ``GEN`` record with such an ``AN`` reads back
+  as a CSL ``article`` (preprint); without it, as ``document``.
+* Dates: ``DA`` wins over ``Y1`` and ``PY`` (Zotero: ``Y1`` is deprecated);
+  a year-only winner takes month and day from another tag of the same year.
+  Date tags that say something else (``2013/02/15/received``) stay in extra.
+* ``T2`` is the container, except for whole-book-like types (``BOOK``,
+  ``RPRT``, ...) where RIS uses it for the series; a ``CONF`` with both
+  ``T2`` and ``C3`` is a conference name plus a proceedings title.
+* ``SN`` is an ISBN or ISSN by its pattern, and the item's own number for
+  reports, patents and standards; ``SV`` (or a book's ``M1``) is the number
+  in a series (``M1`` for books, as EndNote and Zotero write it).
+* What RIS cannot carry: case protection in titles, a truncated author list
+  (a warning names the record), date ranges, ``event`` outside conference
+  papers, ``number`` outside reports, patents and standards, secondary arXiv
+  categories, a repository URL as the main URL (it reads back as a code link).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from ..dates import is_valid, parse_month
+from ..diagnostics import Diagnostics
+from ..markup import from_plain, to_plain
+from ..model import CodeLink, Name, PartialDate, Record
+from ..names import parse_plain_name
+from . import ReadOptions, ReadResult, WriteOptions, WriteResult
+
+NAME = "ris"
+EXTENSIONS = (".ris",)
+
+# RIS type -> CSL type.  "GEN" becomes "article" when the record is an arXiv preprint.
+RIS_TYPES: dict[str, str] = {
+    "ABST": "article-journal",
+    "ADVS": "motion_picture",
+    "AGGR": "dataset",
+    "ANCIENT": "classic",
+    "ART": "graphic",
+    "BILL": "bill",
+    "BLOG": "post-weblog",
+    "BOOK": "book",
+    "CASE": "legal_case",
+    "CHAP": "chapter",
+    "CHART": "figure",
+    "CLSWK": "classic",
+    "COMP": "software",
+    "CONF": "paper-conference",
+    "CPAPER": "paper-conference",
+    "CTLG": "book",
+    "DATA": "dataset",
+    "DBASE": "dataset",
+    "DICT": "entry-dictionary",
+    "EBOOK": "book",
+    "ECHAP": "chapter",
+    "EDBOOK": "book",
+    "EJOUR": "article-journal",
+    "ELEC": "webpage",
+    "ENCYC": "entry-encyclopedia",
+    "EQUA": "document",
+    "FIGURE": "figure",
+    "GEN": "document",
+    "GOVDOC": "report",
+    "GRANT": "document",
+    "GRNT": "document",
+    "HEAR": "hearing",
+    "ICOMM": "personal_communication",
+    "INPR": "article-journal",
+    "JFULL": "periodical",
+    "JOUR": "article-journal",
+    "LEGAL": "regulation",
+    "MANSCPT": "manuscript",
+    "MAP": "map",
+    "MGZN": "article-magazine",
+    "MPCT": "motion_picture",
+    "MULTI": "motion_picture",
+    "MUSIC": "musical_score",
+    "NEWS": "article-newspaper",
+    "PAMP": "pamphlet",
+    "PAT": "patent",
+    "PCOMM": "personal_communication",
+    "RPRT": "report",
+    "SER": "book",
+    "SLIDE": "speech",
+    "SOUND": "song",
+    "STAND": "standard",
+    "STAT": "legislation",
+    "THES": "thesis",
+    "UNBILL": "bill",
+    "UNPB": "manuscript",
+    "UNPD": "manuscript",
+    "VIDEO": "motion_picture",
+    "WEB": "webpage",
+}
+
+# CSL type -> the RIS type we write (Zotero's export choices where it has one).
+CSL_TO_RIS: dict[str, str] = {
+    "article": "GEN",
+    "article-journal": "JOUR",
+    "article-magazine": "MGZN",
+    "article-newspaper": "NEWS",
+    "bill": "BILL",
+    "book": "BOOK",
+    "broadcast": "MPCT",
+    "chapter": "CHAP",
+    "classic": "CLSWK",
+    "dataset": "DATA",
+    "document": "GEN",
+    "entry-dictionary": "DICT",
+    "entry-encyclopedia": "ENCYC",
+    "figure": "FIGURE",
+    "graphic": "ART",
+    "hearing": "HEAR",
+    "interview": "PCOMM",
+    "legal_case": "CASE",
+    "legislation": "STAT",
+    "manuscript": "MANSCPT",
+    "map": "MAP",
+    "motion_picture": "MPCT",
+    "musical_score": "MUSIC",
+    "pamphlet": "PAMP",
+    "paper-conference": "CONF",
+    "patent": "PAT",
+    "periodical": "JFULL",
+    "personal_communication": "PCOMM",
+    "post": "ICOMM",
+    "post-weblog": "BLOG",
+    "regulation": "LEGAL",
+    "report": "RPRT",
+    "review": "JOUR",
+    "review-book": "JOUR",
+    "software": "COMP",
+    "song": "SOUND",
+    "speech": "SLIDE",
+    "standard": "STAND",
+    "thesis": "THES",
+    "webpage": "ELEC",
+}
+
+# Types whose T2 is a series title rather than a container (RIS spec, Zotero).
+BOOKISH = frozenset({"BOOK", "EBOOK", "EDBOOK", "CLSWK", "SER", "CTLG", "RPRT", "COMP", "MAP"})
+# Types whose PB is the degree-granting or issuing institution.
+INSTITUTIONAL = frozenset({"THES", "RPRT"})
+CONFERENCE = frozenset({"CONF", "CPAPER"})
+# Types whose SN is the item's own number (report, patent, standard), as in Zotero.
+NUMBERED = frozenset({"RPRT", "GOVDOC", "PAT", "STAND"})
+# Tags whose continuation lines are separate lines of text, not a wrapped line.
+_MULTILINE = frozenset({"AB", "N2", "N1"})
+
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "huggingface.co")
+_CODE_URL = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:www\.)?(?:"
+    + "|".join(re.escape(h) for h in CODE_HOSTS)
+    + r")(?:[/:?#]|$)",
+    re.I,
+)
+# "TY  - JOUR", and the variants exports get wrong: "TY - JOUR", "TY  -JOUR", "TY -".
+_TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])[ \t]{1,3}-(?:[ \t]?(.*))?$")
+_BARE_ER = re.compile(r"^ER[ \t]*$")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_LAYOUT_SPACE = re.compile(r"[ \t\n\r\f\v\u2028\u2029]+")
+_ARXIV_AN = re.compile(
+    r"^arXiv(?::\s*(?P<id>[0-9]{4}\.[0-9]{4,5}|[A-Za-z][A-Za-z.-]*/[0-9]{7})(?:v(?P<version>[0-9]{1,4}))?)?"
+    r"(?:\s*\[(?P<cls>[^\]\s]+)\])?$",
+    re.I,
+)
+_DOI_PREFIX = re.compile(r"^\s*(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.I)
+_DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
+_ISSN = re.compile(r"^[0-9]{4}-?[0-9]{3}[0-9Xx]$")
+_ISBN = re.compile(r"^(?:97[89][- ]?)?[0-9][0-9 -]{7,15}[0-9Xx]$")
+_YEAR = re.compile(r"^[0-9]{4}$")
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})(?:-([0-9]{1,2}))?$")
+_URL_SPLIT = re.compile(r"\s*;\s*(?=(?:[a-z][a-z0-9+.-]*:)?//|www\.)|\s+", re.I)
+_RANGE = re.compile(
+    r"^\s*([^\s\-\u2013\u2014]+)\s*(?:--?|\u2013|\u2014)\s*([^\s\-\u2013\u2014]+)\s*$"
+)
+
+
+def sniff(text: str) -> bool:
+    """A ``TY  -`` line among the first non-blank lines (wrapper text allowed)."""
+    seen = 0
+    for line in _NEWLINE.split(text[:20000]):
+        stripped = line.strip().lstrip("\ufeff")
+        if not stripped:
+            continue
+        match = _TAG_LINE.match(stripped)
+        if match and match.group(1) == "TY":
+            return True
+        seen += 1
+        if seen >= 20:
+            break
+    return False
+
+
+# --------------------------------------------------------------------------
+# Reading: lines -> raw records
+
+
+@dataclass(slots=True)
+class _Field:
+    tag: str
+    lines: list[str]
+    line: int
+    pos: int = 0
+
+    @property
+    def value(self) -> str:
+        if self.tag in _MULTILINE or self.tag not in _SINGLE_LINE_TAGS:
+            return "\n".join(self.lines)
+        return _collapsed(" ".join(self.lines))
+
+
+@dataclass(slots=True)
+class _RawRecord:
+    line: int
+    fields: list[_Field] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _collapsed(value: str) -> str:
+    """Wrapped lines and runs of spaces (or U+2028) are layout; a no-break space is not."""
+    return _LAYOUT_SPACE.sub(" ", value).strip()
+
+
+def _tags(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[A-Z][A-Z0-9]", text))
+
+
+# Tags the model reads whose wrapped lines are one line of text.
+_SINGLE_LINE_TAGS = frozenset(
+    _tags(
+        "TY ID TI T1 CT T2 T3 JO JF JA J1 J2 BT C3 AU A1 A2 ED PY Y1 DA Y2 SP EP VL IS CP "
+        "PB CY SN SV DO UR AN DB LA ST ET M3 AD"
+    )
+)
+
+
+def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecord]:
+    records: list[_RawRecord] = []
+    current: _RawRecord | None = None
+    stray_reported = False
+    for number, raw in enumerate(_NEWLINE.split(text), start=1):
+        line = raw.lstrip("\ufeff")
+        match = _TAG_LINE.match(line)
+        tag = match.group(1) if match else ("ER" if _BARE_ER.match(line) else "")
+        value = (match.group(2) or "").strip() if match else ""
+        if tag == "TY":
+            if current is not None:
+                current.warnings.append(f"TY at line {number} before ER; record closed there")
+                records.append(current)
+            current = _RawRecord(number, [_Field("TY", [value], number)])
+            stray_reported = False
+        elif tag == "ER":
+            if current is None:
+                diags.warn(source, number, "ER without a TY; ignored")
+            else:
+                records.append(current)
+                current = None
+        elif current is None:
+            # Export wrappers ("Record #1 of 2") are expected; tags are not.
+            if tag and not stray_reported:
+                diags.warn(source, number, f"{tag} outside a record (no TY before it); ignored")
+                stray_reported = True
+        elif tag:
+            current.fields.append(_Field(tag, [value] if value else [], number))
+        elif line.strip():
+            current.fields[-1].lines.append(line.strip())
+    if current is not None:
+        current.warnings.append("no ER at end of input; record accepted")
+        records.append(current)
+    return records
+
+
+def read(text: str, options: ReadOptions) -> ReadResult:
+    result = ReadResult()
+    if _looks_like_wos(text) and not sniff(text):
+        # Web of Science's tagged format shares "AU" and "ER" with RIS but is
+        # another format; reading it as RIS would invent records.
+        result.diagnostics.warn(
+            options.source, 1, "a Web of Science tagged file (FN/PT/ER), not RIS; no records read"
+        )
+        return result
+    raw_records = _split_records(text, options.source, result.diagnostics)
+    result.detected = len(raw_records)
+    for raw in raw_records:
+        record = _build(raw, options.source, result.diagnostics)
+        if record is not None:
+            result.records.append(record)
+    return result
+
+
+def _looks_like_wos(text: str) -> bool:
+    return text.lstrip("\ufeff \t\r\n").startswith(("FN ", "PT "))
+
+
+# --------------------------------------------------------------------------
+# Reading: raw record -> Record
+
+
+class _Fields:
+    """A record's fields, consumed by the model's slots; the rest is extra."""
+
+    def __init__(self, fields: list[_Field]) -> None:
+        self.items = [f for f in fields if f.lines]
+        self.by_tag: dict[str, list[_Field]] = {}
+        for pos, item in enumerate(self.items):
+            item.pos = pos
+            self.by_tag.setdefault(item.tag, []).append(item)
+        self.values = [item.value for item in self.items]
+        self.used: set[int] = set()
+        self.added: list[tuple[int, str, str]] = []  # parts of a field that stay extra
+
+    def all(self, *tags: str) -> list[_Field]:
+        """The unused fields with one of ``tags``, in document order."""
+        found = [f for tag in tags for f in self.by_tag.get(tag, ()) if f.pos not in self.used]
+        if len(tags) > 1:
+            found.sort(key=lambda f: f.pos)
+        return found
+
+    def value(self, item: _Field) -> str:
+        return self.values[item.pos]
+
+    def use(self, item: _Field) -> str:
+        self.used.add(item.pos)
+        return self.values[item.pos]
+
+    def first(self, *tags: str) -> str:
+        """The first unused value among ``tags`` in document order."""
+        found = self.all(*tags)
+        return self.use(found[0]) if found else ""
+
+    def by_priority(self, *tags: str) -> str:
+        """The value of the first of ``tags`` present, in the order given."""
+        for tag in tags:
+            value = self.first(tag)
+            if value:
+                return value
+        return ""
+
+    def extra(self) -> dict[str, list[str]]:
+        rest = [(f.pos, f.tag, self.values[f.pos]) for f in self.items if f.pos not in self.used]
+        out: dict[str, list[str]] = {}
+        for _pos, tag, value in sorted(rest + self.added, key=lambda t: t[0]):
+            out.setdefault(tag, []).append(value)
+        return out
+
+
+def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
+    ty = raw.fields[0].value.strip()
+    fields = _Fields(raw.fields[1:])
+    if not fields.items:
+        diags.error(source, raw.line, "record has no fields besides TY; skipped")
+        return None
+    rec = Record(origin_file=source, origin_line=raw.line, source_type=ty, extra_format="ris")
+    rec.key = fields.first("ID")
+    for message in raw.warnings:
+        diags.warn(source, raw.line, message, rec.key)
+    upper = ty.upper()
+    rec.type = RIS_TYPES.get(upper, "document")
+    if not ty:
+        diags.warn(source, raw.line, "empty TY; read as document", rec.key)
+    elif upper not in RIS_TYPES:
+        diags.warn(source, raw.line, f"unknown RIS type {ty!r}; read as document", rec.key)
+    _read_arxiv(rec, fields)
+    if upper == "GEN" and (rec.arxiv_id or rec.arxiv_primary_class):
+        rec.type = "article"
+    _read_titles(rec, fields, upper)
+    rec.authors = [_parse_name(fields.use(f)) for f in fields.all("AU", "A1")]
+    rec.editors = [_parse_name(fields.use(f)) for f in fields.all("A2", "ED")]
+    _read_dates(rec, fields, source, diags)
+    _read_pages(rec, fields)
+    rec.volume = fields.first("VL")
+    rec.issue = fields.first("IS", "CP")
+    rec.collection_number = fields.first(_series_number_tag(upper))
+    _read_publisher(rec, fields, upper)
+    rec.publisher_place = from_plain(fields.first("CY"))
+    _read_identifiers(rec, fields, upper)
+    _read_urls(rec, fields)
+    rec.abstract = from_plain(fields.first("AB", "N2"))
+    rec.keywords = [kw for f in fields.all("KW") for kw in fields.use(f).split("\n")]
+    rec.note = from_plain("\n".join(fields.use(f) for f in fields.all("N1")))
+    rec.language = fields.first("LA")
+    rec.short_title = from_plain(fields.first("ST"))
+    rec.edition = from_plain(fields.first("ET"))
+    rec.affiliations = [fields.use(f) for f in fields.all("AD")]
+    rec.extra = fields.extra()
+    return rec
+
+
+def _parse_name(text: str) -> Name:
+    if "," not in text:
+        return Name(literal=text)
+    try:
+        return parse_plain_name(text, suffix_last=True)
+    except Exception:  # the name splitter is third-party; never lose a record to it
+        return Name(literal=text)
+
+
+def _read_arxiv(rec: Record, fields: _Fields) -> None:
+    for item in fields.all("AN"):
+        match = _ARXIV_AN.match(fields.value(item))
+        if match and (match.group("id") or match.group("cls")):
+            fields.use(item)
+            rec.arxiv_id = match.group("id") or ""
+            rec.arxiv_version = int(match.group("version")) if match.group("version") else None
+            rec.arxiv_primary_class = match.group("cls") or ""
+            # DB - arXiv only says which database the AN belongs to.
+            for db in fields.all("DB"):
+                if fields.value(db).lower() == "arxiv":
+                    fields.use(db)
+                    break
+            return
+
+
+def _series_number_tag(ty: str) -> str:
+    # RIS's "series volume" is SV; EndNote and Zotero put a book's in M1.
+    return "M1" if ty in BOOKISH else "SV"
+
+
+def _read_titles(rec: Record, fields: _Fields, ty: str) -> None:
+    rec.title = from_plain(fields.first("TI", "T1", "CT"))
+    if ty in BOOKISH:
+        rec.collection_title = from_plain(fields.by_priority("T2", "T3"))
+        if not rec.title:
+            rec.title = from_plain(fields.first("BT"))
+        rec.container_title = from_plain(fields.by_priority("JF", "JO", "JA", "J1", "J2"))
+        return
+    if ty in CONFERENCE and fields.all("T2") and fields.all("C3"):
+        rec.event = from_plain(fields.first("T2"))
+        rec.container_title = from_plain(fields.first("C3"))
+    else:
+        # Full titles before abbreviations; JO is in practice often abbreviated.
+        rec.container_title = from_plain(
+            fields.by_priority("T2", "JF", "BT", "JO", "JA", "J1", "J2")
+        )
+    rec.collection_title = from_plain(fields.first("T3"))
+
+
+# --------------------------------------------------------------------------
+# Dates
+
+
+def parse_date(text: str) -> PartialDate | None:
+    """A RIS date (``2020``, ``2020/05//``, ``2020/05/12/Spring``, ``2020-05-12``).
+
+    None for an empty date (``///``, ``0000``); a ``literal`` date when the
+    text is not a RIS date at all.
+    """
+    value = text.strip()
+    iso = _ISO_DATE.match(value)
+    if iso:
+        parts = [iso.group(1), iso.group(2), iso.group(3) or "", ""]
+    else:
+        parts = [*value.split("/", 3), "", "", ""][:4]
+    year_text, month_text, day_text, other = (p.strip() for p in parts)
+    if not year_text and not month_text and not day_text and not other:
+        return None
+    if not _YEAR.match(year_text):
+        return PartialDate(literal=value)
+    year = int(year_text)
+    if year == 0:
+        return None
+    month = _month(month_text)
+    day = _day(day_text, month)
+    if month == -1 or day == -1:
+        return PartialDate(literal=value)
+    date = PartialDate(year, month or None, day or None, season=other)
+    if (date.day and not date.month) or not is_valid(date):
+        return PartialDate(literal=value)
+    return date
+
+
+def _month(text: str) -> int:
+    """1-12; 0 when absent (``""``, ``00``); -1 when not a month."""
+    if not text or text.strip("0") == "":
+        return 0
+    if not re.fullmatch(r"[0-9]{1,2}|[A-Za-z]{3,9}\.?", text):
+        return -1  # also keeps "²" and friends away from int()
+    month = parse_month(text)
+    return month if month is not None else -1
+
+
+def _day(text: str, month: int) -> int:
+    if not text or text.strip("0") == "":
+        return 0
+    if not re.fullmatch(r"[0-9]{1,2}", text) or month <= 0:
+        return -1
+    return int(text)
+
+
+def format_date(date: PartialDate) -> str:
+    """``YYYY/MM/DD/other`` as RIS writes ``DA``; the literal when there is no year."""
+    if date.year is None:
+        return date.literal
+    month = f"{date.month:02d}" if date.month else ""
+    day = f"{date.day:02d}" if date.day and date.month else ""
+    return f"{date.year:04d}/{month}/{day}/{date.season}"
+
+
+def _consistent(other: PartialDate | None, date: PartialDate) -> bool:
+    """Would writing ``date`` say everything ``other`` says?"""
+    if other is None:
+        return True
+    if other.year is None or date.year is None:
+        return other.literal == date.literal and other.year == date.year
+    return (
+        other.year == date.year
+        and other.month in (None, date.month)
+        and other.day in (None, date.day)
+        and other.season in ("", date.season)
+    )
+
+
+def _read_dates(rec: Record, fields: _Fields, source: str, diags: Diagnostics) -> None:
+    candidates = [
+        (f, parse_date(fields.value(f))) for tag in ("DA", "Y1", "PY") for f in fields.all(tag)
+    ]
+    dated = [(f, d) for f, d in candidates if d is not None and d.year is not None]
+    known = dated or [(f, d) for f, d in candidates if d is not None]
+    if known:
+        primary_field, primary = known[0]
+        if dated:
+            primary = _complete(primary, [d for _f, d in dated[1:]])
+        else:
+            diags.warn(
+                source,
+                rec.origin_line,
+                f"date {primary.literal!r} not understood; kept as text",
+                rec.key,
+            )
+        rec.issued = primary
+        fields.use(primary_field)
+        for item, date in candidates:
+            if item is not primary_field and _consistent(date, primary):
+                fields.use(item)
+    for item in fields.all("Y2"):
+        accessed = parse_date(fields.value(item))
+        if accessed is not None:
+            rec.accessed = accessed
+            fields.use(item)
+            break
+
+
+def _complete(date: PartialDate, others: list[PartialDate]) -> PartialDate:
+    """A year-only date gains month and day from another tag of the same year."""
+    if date.month:
+        return date
+    for other in others:
+        if other.year == date.year and other.month:
+            return PartialDate(date.year, other.month, other.day, season=date.season)
+    return date
+
+
+# --------------------------------------------------------------------------
+# Pages, publisher, identifiers, URLs
+
+
+def _read_pages(rec: Record, fields: _Fields) -> None:
+    start = fields.first("SP")
+    if not start:
+        return
+    ends = fields.all("EP")
+    if ends and not _RANGE.match(start):
+        rec.pages = f"{start}-{fields.use(ends[0])}"
+        return
+    match = _RANGE.match(start)
+    rec.pages = f"{match.group(1)}-{match.group(2)}" if match else start
+
+
+def _read_publisher(rec: Record, fields: _Fields, ty: str) -> None:
+    first = from_plain(fields.first("PB"))
+    second = from_plain(fields.first("PB"))
+    if ty in INSTITUTIONAL:
+        rec.institution, rec.publisher = first, second
+    else:
+        rec.publisher, rec.institution = first, second
+
+
+def normalize_doi(text: str) -> str:
+    return _DOI_PREFIX.sub("", text).strip()
+
+
+def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
+    for item in fields.all("DO"):
+        # Placeholders and junk ("DOI", "n/a") stay in extra, where nothing trusts them.
+        if _DOI.match(normalize_doi(fields.value(item))):
+            rec.doi = normalize_doi(fields.use(item))
+            break
+    for item in fields.all("M3"):
+        doi = normalize_doi(fields.value(item))
+        if _DOI.match(doi):
+            # Some exporters put the DOI in M3 ("type of work"): not a genre.
+            if not rec.doi:
+                rec.doi = doi
+                fields.use(item)
+        elif not rec.genre:
+            rec.genre = from_plain(fields.use(item))
+    for item in fields.all("SN"):
+        value = fields.value(item)
+        if not rec.issn and _ISSN.match(value):
+            rec.issn = fields.use(item)
+        elif not rec.isbn and _is_isbn(value):
+            rec.isbn = fields.use(item)
+        elif not rec.number and ty in NUMBERED:
+            rec.number = fields.use(item)
+
+
+def _is_isbn(value: str) -> bool:
+    digits = re.sub(r"[- ]", "", value)
+    return bool(_ISBN.match(value)) and len(digits) in (10, 13)
+
+
+def _split_urls(value: str) -> list[str]:
+    # A UR line may hold several URLs; free text ("see web site") is one value.
+    if "://" not in value and not value.startswith("//"):
+        return [value]
+    return [u for u in _URL_SPLIT.split(value) if u]
+
+
+def _read_urls(rec: Record, fields: _Fields) -> None:
+    for item in fields.all("UR"):
+        fields.use(item)
+        for url in _split_urls(fields.value(item)):
+            if _CODE_URL.match(url):
+                rec.code_links.append(CodeLink(url, origin="url"))
+            elif not rec.url:
+                rec.url = url
+            else:
+                fields.added.append((item.pos, "UR", url))
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+
+# Tags the reader maps into the model.  A record read from RIS keeps one of
+# these in extra only when the model already holds a value for it, so
+# writing the extra value after the model's keeps it extra on the next read.
+READ_TAGS = _SINGLE_LINE_TAGS | {"AB", "N2", "N1", "KW", "M1"}
+
+# Writing: a fixed slot per tag.  A slot holds the model's values and then
+# the record's extra values for the same tag, so that a value which reads
+# back into extra is written in the same place again (byte-stable output).
+SLOTS = _tags(
+    "TY ID TI T1 CT AU A1 A2 ED T2 C3 JF JO JA J1 J2 BT T3 AB N2 AD CY DA Y1 PY DO ET "
+    "VL IS CP SV M1 SP EP LA M3 PB SN ST UR DB AN Y2 N1 KW"
+)
+# Values of these tags keep their line breaks (continuation lines); the reader
+# joins the lines of every other known tag with spaces.
+_TEXT_TAGS = frozenset({"AB", "N2"})
+_KNOWN_TAGS = _SINGLE_LINE_TAGS | {"KW", "N1"}
+_VALID_TAG = re.compile(r"[A-Z][A-Z0-9]")
+
+
+def _one_line(value: str) -> str:
+    return " ".join(_NEWLINE.split(value)).strip()
+
+
+def _text_lines(value: str) -> list[str]:
+    """A multi-line value as lines the reader will join back the same way."""
+    lines: list[str] = []
+    for part in _NEWLINE.split(value):
+        part = part.strip().lstrip("\ufeff").strip()
+        if not part:
+            continue  # a blank line would not survive reading
+        if lines and (_TAG_LINE.match(part) or _BARE_ER.match(part)):
+            lines[-1] += " " + part  # would be read as a tag of its own
+        else:
+            lines.append(part)
+    return lines
+
+
+class _Record:
+    """A record's lines in the making: values grouped by tag."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[str]] = {}
+
+    def add(self, tag: str, value: str) -> None:
+        if value.strip():
+            self.values.setdefault(tag, []).append(value)
+
+    def render(self, extra: dict[str, list[str]]) -> str:
+        lines: list[str] = []
+        tags = list(SLOTS) + [t for t in extra if t not in SLOTS]
+        for tag in tags:
+            for value in self.values.get(tag, []):
+                lines.extend(_render(tag, value, tag in _TEXT_TAGS))
+            for value in extra.get(tag, []):
+                lines.extend(_render(tag, value, tag in _TEXT_TAGS or tag not in _KNOWN_TAGS))
+        lines.append("ER  - ")
+        return "\n".join(lines) + "\n"
+
+
+def _render(tag: str, value: str, keep_lines: bool) -> list[str]:
+    # Mirror the reader: single-line tags are whitespace-collapsed, N1 and KW
+    # lines only stripped, text tags keep their lines.
+    if keep_lines:
+        lines = _text_lines(value)
+    elif tag in _SINGLE_LINE_TAGS:
+        lines = [_collapsed(value)]
+    else:
+        lines = [_one_line(value)]
+    if not lines or not lines[0]:
+        return []
+    return [f"{tag}  - {lines[0]}", *lines[1:]]
+
+
+def write(records: list[Record], options: WriteOptions) -> WriteResult:
+    result = WriteResult()
+    chunks = [_write_record(rec, result.diagnostics) for rec in records]
+    result.text = "\n".join(chunk for chunk in chunks if chunk)
+    return result
+
+
+def ris_type(rec: Record) -> str:
+    """The TY a record is written with: its own RIS type when it still fits."""
+    spelled = _one_line(rec.source_type)
+    if spelled:
+        known = RIS_TYPES.get(spelled.upper())
+        fits = known == rec.type or (spelled.upper() == "GEN" and rec.type == "article")
+        from_ris = rec.extra_format == "ris"
+        if (fits and (from_ris or spelled in RIS_TYPES)) or (
+            known is None and from_ris and rec.type == "document"
+        ):
+            return spelled
+    if rec.type in ("article", "document") and (rec.arxiv_id or rec.arxiv_primary_class):
+        return "GEN"
+    return CSL_TO_RIS.get(rec.type, "GEN")
+
+
+def format_name(name: Name) -> str:
+    """``Family, Given, Suffix`` (RIS order); a literal name as it is.
+
+    The result reads back to itself: a comma inside a part (or a literal)
+    would re-split the name, so such names are written in the form the
+    reader gives them.
+    """
+    text = _join_name(name)
+    for _ in range(3):
+        if "," not in text:
+            break
+        canonical = _join_name(_parse_name(text))
+        if canonical == text:
+            break
+        text = canonical
+    return text
+
+
+def _join_name(name: Name) -> str:
+    if name.literal:
+        return _collapsed(name.literal)
+    family = " ".join(f"{name.particle} {name.family}".split())
+    given = " ".join(f"{name.given} {name.dropping_particle}".split())
+    suffix = " ".join(name.suffix.split())
+    parts = [family]
+    if given or suffix:
+        parts.append(given)
+    if suffix:
+        parts.append(suffix)
+    return ", ".join(parts)
+
+
+def arxiv_accession(rec: Record) -> str:
+    """``arXiv:2204.12345v2 [cs.CL]``, the form arXiv asks citations to use."""
+    text = "arXiv"
+    if rec.arxiv_id:
+        text += f":{rec.arxiv_id}"
+        if rec.arxiv_version:
+            text += f"v{rec.arxiv_version}"
+    if rec.arxiv_primary_class:
+        text += f" [{rec.arxiv_primary_class}]"
+    return text
+
+
+def _write_record(rec: Record, diags: Diagnostics) -> str:
+    ty = ris_type(rec)
+    out = _Record()
+    out.add("TY", ty)
+    out.add("ID", rec.key)
+    out.add("TI", to_plain(rec.title))
+    for name in rec.authors:
+        out.add("AU", format_name(name))
+    for name in rec.editors:
+        out.add("A2", format_name(name))
+    _write_containers(out, rec, ty.upper())
+    out.add("AB", to_plain(rec.abstract))
+    for affiliation in rec.affiliations:
+        out.add("AD", affiliation)
+    out.add("CY", to_plain(rec.publisher_place))
+    _write_dates(out, rec)
+    out.add("DO", rec.doi)
+    out.add("ET", to_plain(rec.edition))
+    out.add("VL", rec.volume)
+    out.add("IS", rec.issue)
+    out.add(_series_number_tag(ty.upper()), rec.collection_number)
+    _write_pages(out, rec.pages)
+    out.add("LA", rec.language)
+    out.add("M3", to_plain(rec.genre))
+    _write_publisher(out, rec, ty.upper())
+    out.add("SN", rec.isbn)
+    out.add("SN", rec.issn)
+    if ty.upper() in NUMBERED:
+        out.add("SN", rec.number)
+    out.add("ST", to_plain(rec.short_title))
+    _write_urls(out, rec)
+    if rec.arxiv_id or rec.arxiv_primary_class:
+        out.add("DB", "arXiv")
+        out.add("AN", arxiv_accession(rec))
+    if rec.accessed:
+        out.add("Y2", format_date(rec.accessed))
+    # One N1 per line: readers agree on repeated tags, not on continuation lines.
+    for line in _NEWLINE.split(to_plain(rec.note)):
+        out.add("N1", line)
+    for keyword in rec.keywords:
+        out.add("KW", keyword)
+    text = out.render(_extra(rec))
+    if text.count("\n") <= 2:
+        # A lone TY would read back as nothing (the reader skips such records).
+        diags.warn(
+            rec.origin_file or "<input>",
+            rec.origin_line,
+            "record has no fields; not written",
+            rec.key,
+        )
+        return ""
+    _warn_truncated(rec, diags)
+    return text
+
+
+def _write_containers(out: _Record, rec: Record, ty: str) -> None:
+    if ty in BOOKISH:
+        out.add("T2", to_plain(rec.collection_title))
+        out.add("JF", to_plain(rec.container_title))
+        return
+    if ty in CONFERENCE and rec.event and rec.container_title:
+        out.add("T2", to_plain(rec.event))
+        out.add("C3", to_plain(rec.container_title))
+    else:
+        out.add("T2", to_plain(rec.container_title or rec.event))
+    out.add("T3", to_plain(rec.collection_title))
+
+
+def _write_dates(out: _Record, rec: Record) -> None:
+    date = rec.issued
+    if date.year is None:
+        out.add("DA", date.literal)
+        return
+    if date.month or date.season.strip():
+        out.add("DA", format_date(date))
+    out.add("PY", f"{date.year:04d}")
+
+
+def _write_pages(out: _Record, pages: str) -> None:
+    match = _RANGE.match(pages)
+    start, _dash, end = pages.partition("-")
+    if match:
+        out.add("SP", match.group(1))
+        out.add("EP", match.group(2))
+    elif start.strip() and end.strip():
+        out.add("SP", start)
+        out.add("EP", end)
+    else:
+        out.add("SP", pages)
+
+
+def _write_publisher(out: _Record, rec: Record, ty: str) -> None:
+    if ty in INSTITUTIONAL:
+        first, second = rec.institution, rec.publisher
+    else:
+        first, second = rec.publisher, rec.institution
+    if first.strip() or second.strip():
+        out.add("PB", to_plain(first if first.strip() else second))
+    if first.strip() and second.strip():
+        out.add("PB", to_plain(second))
+
+
+def _one_url(url: str) -> str:
+    """A URL the reader will not split: percent-encode what would split it."""
+    if len(_split_urls(_one_line(url))) <= 1:
+        return url
+    return re.sub(r"\s|;", lambda m: quote(m.group(0)), _one_line(url))
+
+
+def _write_urls(out: _Record, rec: Record) -> None:
+    url = rec.url
+    if not url.strip() and rec.arxiv_id:
+        url = f"https://arxiv.org/abs/{rec.arxiv_id}"
+    urls = [_one_url(u) for u in [url, *(link.url for link in rec.code_links if link.url != url)]]
+    urls = [u for u in urls if u.strip()]
+    # In the order the reader sorts them into: the main URL, code links, other URLs.
+    is_code = [bool(_CODE_URL.match(_collapsed(u))) for u in urls]
+    ordinary = [u for u, code in zip(urls, is_code, strict=True) if not code]
+    code = [u for u, code in zip(urls, is_code, strict=True) if code]
+    for value in ordinary[:1] + code + ordinary[1:]:
+        out.add("UR", value)
+
+
+def _extra(rec: Record) -> dict[str, list[str]]:
+    if rec.extra_format != "ris":
+        return {}
+    out: dict[str, list[str]] = {}
+    for tag, values in rec.extra.items():
+        # A stray TY or ER would open or close a record in the middle of this one.
+        if not isinstance(tag, str) or not _VALID_TAG.fullmatch(tag) or tag in ("TY", "ER"):
+            continue
+        items = values if isinstance(values, list) else [values]
+        out[tag] = [str(v) for v in items]
+    return out
+
+
+def _warn_truncated(rec: Record, diags: Diagnostics) -> None:
+    # Writers have no file of their own: the record's origin is what a user can find.
+    where = rec.origin_file or "<input>"
+    for truncated, who in ((rec.authors_truncated, "author"), (rec.editors_truncated, "editor")):
+        if truncated:
+            diags.warn(
+                where,
+                rec.origin_line,
+                f"{who} list truncated by the source; RIS cannot mark it",
+                rec.key,
+            )
