@@ -25,7 +25,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUTS = sorted((ROOT / "tests" / "fixtures" / "bibtex").rglob("*.bib"))
-FIELDS = ("title", "author", "editor", "issued", "container-title", "volume", "issue", "page", "DOI", "publisher", "type")
+FIELDS = (
+    "title",
+    "author",
+    "editor",
+    "issued",
+    "container-title",
+    "volume",
+    "issue",
+    "page",
+    "DOI",
+    "publisher",
+    "type",
+)
 
 
 def pandoc_path() -> str | None:
@@ -41,7 +53,8 @@ def norm_text(value: str) -> str:
     value = re.sub(r"<[^>]+>", "", value)
     value = html.unescape(value)
     value = unicodedata.normalize("NFC", value).casefold()
-    value = value.replace("\u2019", "'").replace("\u00a0", " ")
+    # Soft hyphens ({\-}) are invisible; pandoc keeps them, we drop them.
+    value = value.replace("\u2019", "'").replace("\u00a0", " ").replace("\u00ad", "")
     return " ".join(value.split())
 
 
@@ -53,7 +66,11 @@ def norm_names(names: list[dict]) -> list[str]:
         if "literal" in n:
             out.append(norm_text(n["literal"]))
             continue
-        family = " ".join(p for p in (n.get("dropping-particle"), n.get("non-dropping-particle"), n.get("family")) if p)
+        family = " ".join(
+            p
+            for p in (n.get("dropping-particle"), n.get("non-dropping-particle"), n.get("family"))
+            if p
+        )
         out.append(norm_text(f"{n.get('given', '')}|{family}|{n.get('suffix', '')}"))
     return out
 
@@ -63,7 +80,11 @@ def norm(field: str, value):
         return norm_names(value)
     if field == "issued":
         parts = value.get("date-parts") or []
-        return [[int(x) for x in p] for p in parts] if parts else value.get("literal") or value.get("raw")
+        return (
+            [[int(x) for x in p] for p in parts]
+            if parts
+            else value.get("literal") or value.get("raw")
+        )
     if field == "page":
         return re.sub(r"\s*[-\u2013\u2014]+\s*", "-", str(value))
     if field == "DOI":
@@ -86,7 +107,10 @@ def theirs(pandoc: str, paths: list[Path]) -> dict[str, dict]:
     for path in paths:
         try:
             proc = subprocess.run(
-                [pandoc, "-f", "bibtex", "-t", "csljson", str(path)], capture_output=True, text=True, timeout=30
+                [pandoc, "-f", "bibtex", "-t", "csljson", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=30,
             )
         except subprocess.TimeoutExpired:
             # pandoc 3.9 loops forever on crossref cycles (seen on two fixtures).
@@ -138,7 +162,9 @@ def main() -> int:
     print(f"{'field':16} {'agree':>7} {'of':>7} {'rate':>7}")
     for field in FIELDS:
         if total[field]:
-            print(f"{field:16} {agree[field]:7d} {total[field]:7d} {agree[field] / total[field]:7.1%}")
+            print(
+                f"{field:16} {agree[field]:7d} {total[field]:7d} {agree[field] / total[field]:7.1%}"
+            )
     all_agree, all_total = sum(agree.values()), sum(total.values())
     print(f"{'overall':16} {all_agree:7d} {all_total:7d} {all_agree / max(all_total, 1):7.1%}")
     print(f"entries pandoc wrote that we did not: {missing}")

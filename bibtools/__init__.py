@@ -13,7 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["CodeLink", "Name", "PartialDate", "Record", "__version__", "dump", "dumps", "load", "loads"]
+__all__ = [
+    "CodeLink",
+    "Name",
+    "PartialDate",
+    "Record",
+    "__version__",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+]
 
 if TYPE_CHECKING:
     from .convert import dump, dumps, load, loads

@@ -109,7 +109,9 @@ def _read_options(func: F) -> F:
 
 
 def _write_options(func: F) -> F:
-    func = click.option("--rekey", is_flag=True, help="Generate new citation keys even where the input has them.")(func)
+    func = click.option(
+        "--rekey", is_flag=True, help="Generate new citation keys even where the input has them."
+    )(func)
     func = click.option(
         "--dialect",
         type=click.Choice(["bibtex", "biblatex"]),
@@ -117,7 +119,12 @@ def _write_options(func: F) -> F:
         show_default=True,
         help="BibTeX flavour: biblatex writes date, journaltitle, eprinttype.",
     )(func)
-    func = click.option("--ascii", "ascii_only", is_flag=True, help="BibTeX: write LaTeX accent commands, not UTF-8.")(func)
+    func = click.option(
+        "--ascii",
+        "ascii_only",
+        is_flag=True,
+        help="BibTeX: write LaTeX accent commands, not UTF-8.",
+    )(func)
     return func
 
 
@@ -131,8 +138,16 @@ def _summarise_truncated(records: Sequence[Any]) -> str | None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("-t", "--to", "to_format", metavar="FORMAT", help="Output format: bibtex, ris, csljson [default: from -o].")
-@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output.")
+@click.option(
+    "-t",
+    "--to",
+    "to_format",
+    metavar="FORMAT",
+    help="Output format: bibtex, ris, csljson [default: from -o].",
+)
+@click.option(
+    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
+)
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
 @click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
@@ -169,7 +184,16 @@ def convert(
     if output and not force:
         ensure_not_input(output, list(inputs))
     result = read_inputs(list(inputs), from_format, as_of=as_of)
-    code = _write(result, fmt, output, strict=strict, quiet=quiet, ascii_only=ascii_only, dialect=dialect, rekey=rekey)
+    code = _write(
+        result,
+        fmt,
+        output,
+        strict=strict,
+        quiet=quiet,
+        ascii_only=ascii_only,
+        dialect=dialect,
+        rekey=rekey,
+    )
     sys.exit(code)
 
 
@@ -192,7 +216,9 @@ def _write(
     _report(result.diagnostics, quiet)
     if strict and result.skipped:
         raise StrictModeError(f"{result.skipped} bad record(s); nothing written (--strict)")
-    options = WriteOptions(ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments)
+    options = WriteOptions(
+        ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments
+    )
     written = write(result.records, fmt, options, rekey=rekey)
     _report(written.diagnostics, quiet)
     if output:
@@ -209,8 +235,12 @@ def _network_options(func: F) -> F:
         metavar="DIR",
         help="HTTP cache directory [default: $BIBTOOLS_CACHE_DIR or the user cache dir].",
     )(func)
-    func = click.option("--refresh", is_flag=True, help="Ignore cached answers (they are still updated).")(func)
-    func = click.option("--offline", is_flag=True, help="Answer from the cache only; make no request.")(func)
+    func = click.option(
+        "--refresh", is_flag=True, help="Ignore cached answers (they are still updated)."
+    )(func)
+    func = click.option(
+        "--offline", is_flag=True, help="Answer from the cache only; make no request."
+    )(func)
     return func
 
 
@@ -267,16 +297,36 @@ def _print_changes(changes: Sequence[Any]) -> None:
     for change in changes:
         verb = "would set" if change.applied else "kept (source differs)"
         note = f" [{change.note}]" if change.note else ""
-        click.echo(f"{change.record_key}: {change.field}: {verb}: {change.old!r} -> {change.new!r} ({change.source}){note}")
+        click.echo(
+            f"{change.record_key}: {change.field}: {verb}: {change.old!r} -> {change.new!r} ({change.source}){note}"
+        )
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("-t", "--to", "to_format", metavar="FORMAT", help="Output format [default: from -o, else the input's].")
-@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output.")
-@click.option("--sources", default="arxiv", show_default=True, metavar="LIST", help="Comma-separated: arxiv, github.")
+@click.option(
+    "-t",
+    "--to",
+    "to_format",
+    metavar="FORMAT",
+    help="Output format [default: from -o, else the input's].",
+)
+@click.option(
+    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
+)
+@click.option(
+    "--sources",
+    default="arxiv",
+    show_default=True,
+    metavar="LIST",
+    help="Comma-separated: arxiv, github.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the changes per record; write no records.")
-@click.option("--report", metavar="FILE.json", help="Write every change (record, field, old, new, source) as JSON.")
+@click.option(
+    "--report",
+    metavar="FILE.json",
+    help="Write every change (record, field, old, new, source) as JSON.",
+)
 @click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
 @_network_options
@@ -341,7 +391,16 @@ def enrich(
         _print_changes(enriched.changes)
     else:
         result.records = enriched.records
-        _write(result, fmt, output, strict=False, quiet=quiet, ascii_only=ascii_only, dialect=dialect, rekey=False)
+        _write(
+            result,
+            fmt,
+            output,
+            strict=False,
+            quiet=quiet,
+            ascii_only=ascii_only,
+            dialect=dialect,
+            rekey=False,
+        )
     click.echo(enriched.summary(), err=True)
     problems = result.skipped or enriched.not_enriched
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
@@ -358,7 +417,12 @@ def enrich(
     help="Directory for references.bib, references.ris and references.json.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
-@click.option("--enrich", "do_enrich", is_flag=True, help="Complete the records from arXiv first (see enrich).")
+@click.option(
+    "--enrich",
+    "do_enrich",
+    is_flag=True,
+    help="Complete the records from arXiv first (see enrich).",
+)
 @_network_options
 @_read_options
 @_write_options
@@ -398,16 +462,27 @@ def build(
         _report(assign_keys(result.records, rekey=rekey), quiet)
         rekey = False
         enriched = _run_enrich(
-            result.records, "arxiv", offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+            result.records,
+            "arxiv",
+            offline=offline,
+            refresh=refresh,
+            cache_dir=cache_dir,
+            quiet=quiet,
         )
         _report(enriched.diagnostics, quiet=False)
         result.records = enriched.records
         not_enriched = len(enriched.not_enriched)
         click.echo(f"Enrichment: {enriched.summary()}.", err=True)
-    options = WriteOptions(ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments)
+    options = WriteOptions(
+        ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments
+    )
     written_files = []
     warnings: list[Diagnostic] = []
-    for fmt, name in (("bibtex", "references.bib"), ("ris", "references.ris"), ("csljson", "references.json")):
+    for fmt, name in (
+        ("bibtex", "references.bib"),
+        ("ris", "references.ris"),
+        ("csljson", "references.json"),
+    ):
         out = write(result.records, fmt, options, rekey=rekey)
         # Key and crossref messages repeat for every format: show them once.
         warnings.extend(d for d in out.diagnostics if d not in warnings)
@@ -416,7 +491,9 @@ def build(
         written_files.append(path)
     _report(warnings, quiet)
     sources = ", ".join(result.sources) if inputs else f"the bundled example ({EXAMPLE})"
-    click.echo(f"Read {result.detected} records from {sources}; {len(result.records)} written.", err=True)
+    click.echo(
+        f"Read {result.detected} records from {sources}; {len(result.records)} written.", err=True
+    )
     click.echo(f"Wrote {', '.join(written_files)}.", err=True)
     hint = _summarise_truncated(result.records)
     if hint:

@@ -113,7 +113,9 @@ def read_file(path: str, format: str | None = None, *, as_of: dt.date | None = N
 def _encoding_warning(source: str, encoding: str) -> Diagnostic:
     from .diagnostics import Level
 
-    return Diagnostic(source, 0, Level.WARNING, f"not UTF-8; read as {encoding} (check accented names)")
+    return Diagnostic(
+        source, 0, Level.WARNING, f"not UTF-8; read as {encoding} (check accented names)"
+    )
 
 
 def load(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> list[Record]:
@@ -212,7 +214,10 @@ def ensure_not_input(output: str, inputs: list[str]) -> None:
 
 # Fields a child entry inherits from its crossref parent when it lacks them.
 _INHERITED = (
+    "authors",
     "editors",
+    "organization",
+    "language",
     "publisher",
     "publisher_place",
     "volume",
@@ -241,10 +246,17 @@ def resolve_crossrefs(records: list[Record]) -> Diagnostics:
         while parent_key:
             parent = by_key.get(parent_key.lower())
             if parent is None:
-                diags.warn(rec.origin_file, rec.origin_line, f"crossref {parent_key!r} not found", rec.key)
+                diags.warn(
+                    rec.origin_file, rec.origin_line, f"crossref {parent_key!r} not found", rec.key
+                )
                 break
             if parent.key.lower() in seen:
-                diags.warn(rec.origin_file, rec.origin_line, f"crossref cycle through {parent_key!r}", rec.key)
+                diags.warn(
+                    rec.origin_file,
+                    rec.origin_line,
+                    f"crossref cycle through {parent_key!r}",
+                    rec.key,
+                )
                 break
             seen.add(parent.key.lower())
             if not rec.container_title:
@@ -254,5 +266,7 @@ def resolve_crossrefs(records: list[Record]) -> Diagnostics:
             for name in _INHERITED:
                 if not getattr(rec, name) and getattr(parent, name):
                     setattr(rec, name, getattr(parent, name))
+                    if name in ("authors", "editors"):
+                        setattr(rec, f"{name}_truncated", getattr(parent, f"{name}_truncated"))
             parent_key = parent.crossref
     return diags

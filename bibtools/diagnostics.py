@@ -7,10 +7,10 @@ CLI decides how to show them and which exit status they imply.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     WARNING = "warning"  # written, but worth a look (truncated authors, unknown category)
     ERROR = "error"  # the record was skipped
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
 import sys
@@ -51,8 +52,10 @@ def _plausible_cp1252(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     for ch in text:
-        if ord(ch) > 127 and ch not in _CP1252_OK and not (
-            "\u00c0" <= ch <= "\u00ff" and ch not in "\u00d7\u00f7"
+        if (
+            ord(ch) > 127
+            and ch not in _CP1252_OK
+            and not ("\u00c0" <= ch <= "\u00ff" and ch not in "\u00d7\u00f7")
         ):
             return None
     return text
@@ -74,7 +77,9 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError as exc:
-                raise InputError(f"{name}: not valid {encoding} despite its byte-order mark ({exc.reason})") from None
+                raise InputError(
+                    f"{name}: not valid {encoding} despite its byte-order mark ({exc.reason})"
+                ) from None
     if b"\x00" in data[:8192]:
         text16 = _utf16_without_bom(data)
         if text16 is not None:
@@ -159,8 +164,6 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

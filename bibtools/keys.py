@@ -75,7 +75,9 @@ def assign_keys(records: list[Record], rekey: bool = False) -> Diagnostics:
     for rec in records:
         if rec.key and not rekey:
             if not is_valid_key(rec.key):
-                diags.warn(rec.origin_file, rec.origin_line, "invalid citation key replaced", rec.key)
+                diags.warn(
+                    rec.origin_file, rec.origin_line, "invalid citation key replaced", rec.key
+                )
                 pending.append((rec, base_key(rec)))
             elif rec.key.lower() in taken:
                 # BibTeX and biber compare keys case-insensitively; the second

@@ -36,6 +36,21 @@ FORMAT_COMMANDS = {
     "textup": ("", ""),
     "textmd": ("", ""),
     "textnormal": ("", ""),
+    # BibLaTeX's semantic markup.
+    "mkbibemph": ("<i>", "</i>"),
+    "mkbibitalic": ("<i>", "</i>"),
+    "mkbibbold": ("<b>", "</b>"),
+    "mkbibquote": ("\u201c", "\u201d"),
+}
+# What format commands become in plain text (all others: their content).
+PLAIN_WRAP = {"mkbibquote": ("\u201c", "\u201d")}
+# BibLaTeX commands pylatexenc does not know, as text.
+_BIBLATEX_SYMBOLS = {
+    "hyphen": "-",
+    "slash": "/",
+    "psq": "\u00a0f.",
+    "psqq": "\u00a0ff.",
+    "nopp": "",
 }
 # Old-style declarations, ``{\em text}``, become the command form.
 DECLARATIONS = {
@@ -95,6 +110,7 @@ def _symbol_table() -> dict[str, str]:
             del table[name]
     table.pop("ensuremath", None)
     table["textbackslash"] = "\\\\"  # the model's escape for a literal backslash
+    table.update(_BIBLATEX_SYMBOLS)
     table["textasciicircum"] = "^"
     table["textasciitilde"] = "~"
     table["textdollar"] = "\\$"
@@ -116,7 +132,7 @@ def _accent(command: str, argument: str) -> str | None:
 
 
 class _Decoder:
-    __slots__ = ("s", "i", "n")
+    __slots__ = ("i", "n", "s")
 
     def __init__(self, s: str) -> None:
         self.s = s
@@ -472,7 +488,9 @@ def _render(markup: str, html: bool) -> str:
                 name = m.group(1)
                 end = m.end()
                 if name in FORMAT_COMMANDS and end < n and markup[end] == "{":
-                    open_tag, close_tag = FORMAT_COMMANDS[name] if html else ("", "")
+                    open_tag, close_tag = (
+                        FORMAT_COMMANDS[name] if html else PLAIN_WRAP.get(name, ("", ""))
+                    )
                     out.append(open_tag)
                     stack.append(close_tag)
                     i = end + 1
@@ -486,7 +504,8 @@ def _render(markup: str, html: bool) -> str:
                     out.append(markup[end + 1 : close])
                     i = close + 1
                     continue
-                out.append(markup[i:end])  # unknown command: shown as written
+                # An unknown command (\method{}, \bibstring{x}): its name means
+                # nothing outside LaTeX, its arguments are text (pandoc agrees).
                 i = end
                 continue
             out.append(c)
@@ -597,9 +616,7 @@ def from_csl(text: str) -> str:
 
 
 def _escape_markup(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}").replace("$", "\\$")
-    )
+    return text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}").replace("$", "\\$")
 
 
 def from_plain(text: str) -> str:
@@ -618,10 +635,7 @@ _WORD = re.compile(r"[^\s{}$\\]+")
 
 def _needs_protection(word: str) -> bool:
     core = word.strip(".,;:!?()[]\"'\u201c\u201d\u2018\u2019")
-    for part in re.split(r"[-/\u2013]", core):
-        if any(ch.isupper() for ch in part[1:]):
-            return True
-    return False
+    return any(any(ch.isupper() for ch in part[1:]) for part in re.split(r"[-/\u2013]", core))
 
 
 def protect_case(markup: str) -> str:

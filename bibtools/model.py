@@ -103,6 +103,7 @@ MARKUP_FIELDS = (
     "edition",
     "genre",
     "institution",
+    "organization",
 )
 
 
@@ -134,6 +135,7 @@ class Record:
     publisher: str = ""
     publisher_place: str = ""
     institution: str = ""  # school / institution (theses, reports)
+    organization: str = ""  # sponsoring organisation (manuals, proceedings)
     event: str = ""
     edition: str = ""
     genre: str = ""  # "PhD thesis", "Technical report"

@@ -7,6 +7,8 @@ in the model are plain Unicode (LaTeX decoded, no case-protection braces).
 
 from __future__ import annotations
 
+import re
+
 from bibtexparser.middlewares.names import (
     InvalidNameError,
     parse_single_name_into_parts,
@@ -37,10 +39,30 @@ def _fully_braced(text: str) -> bool:
     return True
 
 
+# BibLaTeX's extended name format: "family=Vries, given=Hugo, prefix=de".
+_EXTENDED = re.compile(r"^\s*(?:family|given|prefix|suffix|useprefix)\s*=", re.I)
+_EXTENDED_PARTS = {"family": "family", "given": "given", "prefix": "particle", "suffix": "suffix"}
+
+
+def _parse_extended(raw: str) -> Name:
+    name = Name()
+    for part in raw.split(","):
+        key, _, value = part.partition("=")
+        attr = _EXTENDED_PARTS.get(key.strip().lower())
+        if attr:
+            value = value.strip()
+            if value.startswith('"') and value.endswith('"'):
+                value = value[1:-1]
+            setattr(name, attr, _plain([value]))
+    return name
+
+
 def parse_bibtex_name(raw: str) -> Name:
     raw = raw.strip()
     if _fully_braced(raw):
         return Name(literal=_plain([raw[1:-1]]))
+    if _EXTENDED.match(raw):
+        return _parse_extended(raw)
     try:
         parts = parse_single_name_into_parts(raw, strict=False)
     except InvalidNameError:
@@ -91,7 +113,12 @@ def parse_plain_name(text: str, suffix_last: bool = False) -> Name:
     def join(p: list[str]) -> str:
         return " ".join(p).replace("\\{", "{").replace("\\}", "}").replace("\\\\", "\\")
 
-    name = Name(family=join(parts.last), given=join(parts.first), particle=join(parts.von), suffix=join(parts.jr))
+    name = Name(
+        family=join(parts.last),
+        given=join(parts.first),
+        particle=join(parts.von),
+        suffix=join(parts.jr),
+    )
     if not name.family:
         return Name(literal=text)
     return name
@@ -113,8 +140,10 @@ def format_bibtex_name(name: Name, ascii_only: bool = False) -> str:
     family = _latex(name.family, ascii_only)
     # A family name of several words, or one that starts lower-case without
     # a particle, must be braced or BibTeX would move words into "von".
-    if _needs_braces(family) or (family[:1].islower() and not name.particle) or (
-        " " in family and any(w[:1].islower() for w in family.split())
+    if (
+        _needs_braces(family)
+        or (family[:1].islower() and not name.particle)
+        or (" " in family and any(w[:1].islower() for w in family.split()))
     ):
         family = "{" + family + "}"
     last = f"{_latex(name.particle, ascii_only)} {family}" if name.particle else family

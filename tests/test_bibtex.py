@@ -92,16 +92,22 @@ def test_macro_names_are_case_insensitive_and_undefined_ones_reported():
 
 
 def test_comments_and_preambles_are_kept():
-    result = read('@preamble{"\\newcommand{\\noop}[1]{}"}\n@comment{jabref-meta: x;}\n@misc{k, title={T}}')
+    result = read(
+        '@preamble{"\\newcommand{\\noop}[1]{}"}\n@comment{jabref-meta: x;}\n@misc{k, title={T}}'
+    )
     assert result.preambles == ["\\newcommand{\\noop}[1]{}"]
     assert result.comments == ["jabref-meta: x;"]
-    out = bibtex.write(result.records, WriteOptions(preambles=result.preambles, comments=result.comments)).text
+    out = bibtex.write(
+        result.records, WriteOptions(preambles=result.preambles, comments=result.comments)
+    ).text
     assert out.startswith("@preamble{{\\newcommand{\\noop}[1]{}}}")
     assert "@comment{jabref-meta: x;}" in out
 
 
 def test_latex_accents_decode_to_unicode_and_case_protection_stays():
-    rec = one(r"@article{k, title = {{BERT} for M{\"u}ller's {\v{S}}koda \& Co.}, author = {G{\'e}rard, Fran{\c{c}}ois}}")
+    rec = one(
+        r"@article{k, title = {{BERT} for M{\"u}ller's {\v{S}}koda \& Co.}, author = {G{\'e}rard, Fran{\c{c}}ois}}"
+    )
     assert rec.title == "{BERT} for Müller's Škoda & Co."
     assert (rec.authors[0].family, rec.authors[0].given) == ("Gérard", "François")
 
@@ -152,10 +158,12 @@ def test_biblatex_fields_are_read():
 
 
 def test_unknown_fields_round_trip_verbatim():
-    text = r'@article{k, title = {T}, bibsource = {http://x/y.bib}, acknowledgement = {Thanks {\"O}}}'
+    text = (
+        r"@article{k, title = {T}, bibsource = {http://x/y.bib}, acknowledgement = {Thanks {\"O}}}"
+    )
     out = write(read(text).records)
     assert "bibsource       = {http://x/y.bib}" in out
-    assert r'acknowledgement = {Thanks {\"O}}' in out
+    assert r"acknowledgement = {Thanks {\"O}}" in out
 
 
 # --------------------------------------------------------------------------
@@ -183,7 +191,9 @@ def test_generated_keys_are_scholar_like_and_unique():
 
 def test_titles_protect_acronyms_and_inner_capitals_but_not_the_whole_title():
     out = write([preprint()])
-    assert "title        = {Learning {BERT} via {LoRA}: a {2D} Study of Co-Evolving {GPT-3}}," in out
+    assert (
+        "title        = {Learning {BERT} via {LoRA}: a {2D} Study of Co-Evolving {GPT-3}}," in out
+    )
     assert "{{" not in out
 
 
@@ -205,7 +215,13 @@ def test_preprint_with_id_gets_eprint_fields_in_both_dialects():
 
 
 def test_biblatex_dialect_uses_date_and_journaltitle():
-    rec = Record(type="article-journal", key="k", title="T", container_title="Journal", issued=PartialDate(2020, 5))
+    rec = Record(
+        type="article-journal",
+        key="k",
+        title="T",
+        container_title="Journal",
+        issued=PartialDate(2020, 5),
+    )
     out = bibtex.write([rec], WriteOptions(dialect="biblatex")).text
     assert "journaltitle = {Journal}" in out and "date         = {2020-05}" in out
     assert "year" not in out
@@ -222,7 +238,7 @@ def test_unicode_by_default_and_accent_commands_with_ascii():
     assert "Müller, Jörg" in write([rec])
     out = write([rec], ascii=True)
     assert out.isascii()
-    assert "M{\\\"u}ller, J{\\\"o}rg" in out and "Caf{\\'e}" in out
+    assert 'M{\\"u}ller, J{\\"o}rg' in out and "Caf{\\'e}" in out
 
 
 # --------------------------------------------------------------------------
@@ -230,18 +246,27 @@ def test_unicode_by_default_and_accent_commands_with_ascii():
 
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéüßøñç", min_size=1, max_size=8)
 CAP = st.builds(lambda w: w[:1].upper() + w[1:], WORD)
-PUNCT = st.sampled_from(["&", "%", "#", "_", ":", ",", "?", "-", "'", "(", ")", "“x”", "—", "~", "^"])
+PUNCT = st.sampled_from(
+    ["&", "%", "#", "_", ":", ",", "?", "-", "'", "(", ")", "“x”", "—", "~", "^"]
+)
 TOKEN = st.one_of(
     WORD,
     CAP,
     PUNCT,
     st.builds(lambda w: "{" + w.upper() + "}", WORD),
-    st.sampled_from(["$x^2$", "$\\alpha$", "\\emph{word}", "\\textbf{B}", "\\{", "\\}", "\\$", "--"]),
+    st.sampled_from(
+        ["$x^2$", "$\\alpha$", "\\emph{word}", "\\textbf{B}", "\\{", "\\}", "\\$", "--"]
+    ),
 )
 MARKUP = st.lists(TOKEN, min_size=1, max_size=8).map(" ".join)
 NAME = st.one_of(
     st.builds(lambda f, g: Name(family=f, given=g), CAP, CAP),
-    st.builds(lambda f, g, p: Name(family=f, given=g, particle=p), CAP, CAP, st.sampled_from(["van", "de la", "von"])),
+    st.builds(
+        lambda f, g, p: Name(family=f, given=g, particle=p),
+        CAP,
+        CAP,
+        st.sampled_from(["van", "de la", "von"]),
+    ),
     st.builds(lambda f, g: Name(family=f, given=g, suffix="Jr."), CAP, CAP),
     st.builds(lambda f: Name(literal=f + " and Co"), CAP),
 )
@@ -250,7 +275,19 @@ PLAIN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max
 
 @st.composite
 def records(draw) -> Record:
-    kind = draw(st.sampled_from(["article-journal", "paper-conference", "book", "chapter", "thesis", "report", "article"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "article-journal",
+                "paper-conference",
+                "book",
+                "chapter",
+                "thesis",
+                "report",
+                "article",
+            ]
+        )
+    )
     rec = Record(
         type=kind,
         title=draw(MARKUP),
@@ -259,17 +296,26 @@ def records(draw) -> Record:
         issued=draw(
             st.one_of(
                 st.builds(PartialDate, st.integers(1000, 2100)),
-                st.builds(PartialDate, st.integers(1000, 2100), st.integers(1, 12), st.integers(1, 28)),
+                st.builds(
+                    PartialDate, st.integers(1000, 2100), st.integers(1, 12), st.integers(1, 28)
+                ),
             )
         ),
         volume=draw(st.one_of(st.just(""), PLAIN)),
         pages=draw(st.sampled_from(["", "12-34", "e1234", "S12-S15"])),
         doi=draw(st.one_of(st.just(""), PLAIN.map(lambda s: "10.1000/" + s))),
-        url=draw(st.one_of(st.just(""), PLAIN.map(lambda s: "https://example.org/" + s + "_x%20y"))),
+        url=draw(
+            st.one_of(st.just(""), PLAIN.map(lambda s: "https://example.org/" + s + "_x%20y"))
+        ),
         abstract=draw(st.one_of(st.just(""), MARKUP)),
         note=draw(st.one_of(st.just(""), MARKUP)),
         keywords=draw(st.lists(WORD, max_size=3, unique=True)),
-        code_links=[CodeLink(u, "code") for u in draw(st.lists(PLAIN.map(lambda s: "https://github.com/o/" + s), max_size=2, unique=True))],
+        code_links=[
+            CodeLink(u, "code")
+            for u in draw(
+                st.lists(PLAIN.map(lambda s: "https://github.com/o/" + s), max_size=2, unique=True)
+            )
+        ],
     )
     if kind in ("article-journal", "paper-conference", "chapter"):
         rec.container_title = draw(MARKUP)
@@ -295,10 +341,30 @@ def records(draw) -> Record:
 
 
 CARRIED = (
-    "type", "authors", "authors_truncated", "issued", "container_title", "volume", "issue", "number",
-    "collection_number", "pages",
-    "publisher", "institution", "doi", "url", "arxiv_id", "arxiv_version", "arxiv_primary_class",
-    "abstract", "note", "keywords", "code_links", "journal_ref", "arxiv_comment", "pdf_url",
+    "type",
+    "authors",
+    "authors_truncated",
+    "issued",
+    "container_title",
+    "volume",
+    "issue",
+    "number",
+    "collection_number",
+    "pages",
+    "publisher",
+    "institution",
+    "doi",
+    "url",
+    "arxiv_id",
+    "arxiv_version",
+    "arxiv_primary_class",
+    "abstract",
+    "note",
+    "keywords",
+    "code_links",
+    "journal_ref",
+    "arxiv_comment",
+    "pdf_url",
 )
 
 

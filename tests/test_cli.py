@@ -59,7 +59,9 @@ def test_output_file_is_written_and_format_follows_extension(tmp_path):
 
 def test_stdin_and_several_inputs_are_merged(tmp_path):
     bib = tmp_path / "a.bib"
-    bib.write_text("@article{smith2020, title={One}, author={Smith, Ann}, year=2020}\n", encoding="utf-8")
+    bib.write_text(
+        "@article{smith2020, title={One}, author={Smith, Ann}, year=2020}\n", encoding="utf-8"
+    )
     ris = "TY  - JOUR\nTI  - Two\nAU  - Doe, Jo\nPY  - 2021\nER  - \n"
     result = run("convert", str(bib), "-", "-t", "bibtex", input=ris)
     assert result.exit_code == 0, result.stderr
@@ -68,7 +70,10 @@ def test_stdin_and_several_inputs_are_merged(tmp_path):
 
 def test_bad_record_is_skipped_named_and_exit_1(tmp_path):
     bib = tmp_path / "bad.bib"
-    bib.write_text("@article{a, title={One}}\n@article{b, title={Two,\n\n@article{c, title={Three}}\n", encoding="utf-8")
+    bib.write_text(
+        "@article{a, title={One}}\n@article{b, title={Two,\n\n@article{c, title={Three}}\n",
+        encoding="utf-8",
+    )
     result = run("convert", str(bib), "-t", "bibtex")
     assert result.exit_code == 1
     assert f"{bib}:2: error: @article{{b" in result.stderr
@@ -124,12 +129,14 @@ def test_refuses_to_overwrite_an_input(tmp_path):
     assert result.exit_code == 2 and "refusing to overwrite" in result.stderr
     assert bib.read_text(encoding="utf-8") == "@article{a, title={One}}\n"
     assert run("convert", str(bib), "-o", str(bib), "--force").exit_code == 0
-    assert "@article{a,\n  title = {One},\n}\n" == bib.read_text(encoding="utf-8")
+    assert bib.read_text(encoding="utf-8") == "@article{a,\n  title = {One},\n}\n"
 
 
 def test_existing_keys_are_kept_unless_rekey(tmp_path):
     bib = tmp_path / "refs.bib"
-    bib.write_text("@article{MyKey, title={Learning Things}, author={Liu, Yu}, year=2022}\n", encoding="utf-8")
+    bib.write_text(
+        "@article{MyKey, title={Learning Things}, author={Liu, Yu}, year=2022}\n", encoding="utf-8"
+    )
     assert "@article{MyKey," in run("convert", str(bib), "-t", "bibtex").stdout
     assert "@article{liu2022learning," in run("convert", str(bib), "-t", "bibtex", "--rekey").stdout
 
@@ -138,7 +145,11 @@ def test_build_writes_three_files_and_a_summary(tmp_path):
     out = tmp_path / "out"
     result = run("build", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["references.bib", "references.json", "references.ris"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "references.bib",
+        "references.json",
+        "references.ris",
+    ]
     assert "Read 18 records from the bundled example" in result.stderr
     assert "records have truncated author lists" in result.stderr
     bib = (out / "references.bib").read_text(encoding="utf-8")

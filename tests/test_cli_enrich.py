@@ -23,7 +23,15 @@ PAPERS = [
     Paper(
         "2205.05055",
         "Learning to Win Lottery Tickets in BERT Transfer via Task-agnostic Mask Training",
-        ["Yuanxin Liu", "Fandong Meng", "Zheng Lin", "Peng Fu", "Yanan Cao", "Weiping Wang", "Jie Zhou"],
+        [
+            "Yuanxin Liu",
+            "Fandong Meng",
+            "Zheng Lin",
+            "Peng Fu",
+            "Yanan Cao",
+            "Weiping Wang",
+            "Jie Zhou",
+        ],
         primary="cs.CL",
         version=2,
         published="2022-04-24T10:00:00Z",
@@ -32,7 +40,16 @@ PAPERS = [
     Paper(
         "2210.04563",
         "Towards Robust Visual Question Answering: Making the Most of Biased Samples via Contrastive Learning",
-        ["Qingyi Si", "Yuanxin Liu", "Fandong Meng", "Zheng Lin", "Peng Fu", "Yanan Cao", "Weiping Wang", "Jie Zhou"],
+        [
+            "Qingyi Si",
+            "Yuanxin Liu",
+            "Fandong Meng",
+            "Zheng Lin",
+            "Peng Fu",
+            "Yanan Cao",
+            "Weiping Wang",
+            "Jie Zhou",
+        ],
         primary="cs.CV",
     ),
     # A decoy: the same title by other people must never be applied.
@@ -75,7 +92,10 @@ def test_enrich_completes_authors_ids_and_dois_in_one_request(env, arxiv, listin
     result = run(env, "enrich", str(listing), "-t", "bibtex", "--report", str(report))
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert "Liu, Yuanxin and Meng, Fandong and Lin, Zheng and Fu, Peng and Cao, Yanan and Wang, Weiping and Zhou, Jie}" in out
+    assert (
+        "Liu, Yuanxin and Meng, Fandong and Lin, Zheng and Fu, Peng and Cao, Yanan and Wang, Weiping and Zhou, Jie}"
+        in out
+    )
     assert "and others" not in out
     assert "eprint        = {2205.05055v2}" in out
     assert "doi           = {10.48550/arXiv.2210.04563}" in out
@@ -84,9 +104,12 @@ def test_enrich_completes_authors_ids_and_dois_in_one_request(env, arxiv, listin
     assert arxiv.count == 1  # both titles OR-ed into one query
     assert "2 enriched; 1 request, 0 from cache" in result.stderr
     changes = json.loads(report.read_text(encoding="utf-8"))["changes"]
-    assert {"record": "liu2022learning", "field": "arxiv_id", "old": None, "new": "2205.05055"}.items() <= next(
-        c for c in changes if c["field"] == "arxiv_id"
-    ).items()
+    assert {
+        "record": "liu2022learning",
+        "field": "arxiv_id",
+        "old": None,
+        "new": "2205.05055",
+    }.items() <= next(c for c in changes if c["field"] == "arxiv_id").items()
 
 
 def test_second_run_uses_the_cache_and_makes_no_request(env, arxiv, listing):

@@ -19,7 +19,11 @@ FIX = Path(__file__).parent / "fixtures" / "bibtex"
         ("bibtexparser/bibtexparser_gbk_test.bib", "gb18030", "凯撒"),
         ("jabref/jabref_encoding-windows-1252-with-header.bib", "windows-1252", "25° C"),
         ("jabref/jabref_encoding-windows-1252-without-header.bib", "windows-1252", "25° C"),
-        ("jabref/jabref_encoding-windows-1252-but-utf-8-declared--decoding-fails.bib", "windows-1252", "Test\u00a0I."),
+        (
+            "jabref/jabref_encoding-windows-1252-but-utf-8-declared--decoding-fails.bib",
+            "windows-1252",
+            "Test\u00a0I.",
+        ),
         ("jabref/jabref_encoding-utf-16BE-with-header.bib", "utf-16", "Ü ist ein Umlaut"),
         ("jabref/jabref_tiny-LE-noBOM.bib", "utf-16", "@"),
         ("jabref/jabref_tiny-BE-noBOM.bib", "utf-16", "@"),

@@ -21,7 +21,9 @@ def read(text: str, as_of: dt.date = AS_OF):
 
 
 def test_sample_reads_every_record_exactly():
-    expected = json.loads((HERE / "data" / "listing_sample.expected.json").read_text(encoding="utf-8"))
+    expected = json.loads(
+        (HERE / "data" / "listing_sample.expected.json").read_text(encoding="utf-8")
+    )
     result = read(SAMPLE.read_text(encoding="utf-8"), dt.date.fromisoformat(expected["as_of"]))
     assert result.detected == 24
     assert list(result.diagnostics) == []
@@ -46,7 +48,11 @@ def test_sample_spot_checks_written_by_hand():
     records = read(SAMPLE.read_text(encoding="utf-8")).records
     by_title = {r.title: r for r in records}
     rlvr = by_title["Learning to Solve, Forgetting to Retain: Correct-Set Turnover in RLVR"]
-    assert [(a.given, a.family) for a in rlvr.authors] == [("Chuanyu", "Qin"), ("Chenxu", "Yang"), ("Qingyi", "Si")]
+    assert [(a.given, a.family) for a in rlvr.authors] == [
+        ("Chuanyu", "Qin"),
+        ("Chenxu", "Yang"),
+        ("Qingyi", "Si"),
+    ]
     assert rlvr.issued.iso() == "2026-06-02" and rlvr.arxiv_primary_class == "cs.LG"
     assert rlvr.authors_truncated and not rlvr.code_announced
     easy = by_title["EasyVideoR1: Easier RL for Video Understanding"]
@@ -63,16 +69,64 @@ def test_sample_spot_checks_written_by_hand():
 @pytest.mark.parametrize(
     ("line", "title", "authors", "et_al", "affiliations"),
     [
-        ("A Survey of NERJohn Smith, Jane Doe", "A Survey of NER", ["John Smith", "Jane Doe"], False, []),
+        (
+            "A Survey of NERJohn Smith, Jane Doe",
+            "A Survey of NER",
+            ["John Smith", "Jane Doe"],
+            False,
+            [],
+        ),
         ("Scaling to 13BMary K. Smith et al.", "Scaling to 13B", ["Mary K. Smith"], True, []),
-        ("One MRI ScanÅsa Noël Núñez, Zoë Ödegaard", "One MRI Scan", ["Åsa Noël Núñez", "Zoë Ödegaard"], False, []),
-        ("learning in lower caseJean-Luc Picard · starfleet", "learning in lower case", ["Jean-Luc Picard"], False, ["starfleet"]),
-        ("Hello, World: A TitleAnna Smith-Jones, Pat O'Brien et al. · mit, cmu", "Hello, World: A Title", ["Anna Smith-Jones", "Pat O'Brien"], True, ["mit", "cmu"]),
+        (
+            "One MRI ScanÅsa Noël Núñez, Zoë Ödegaard",
+            "One MRI Scan",
+            ["Åsa Noël Núñez", "Zoë Ödegaard"],
+            False,
+            [],
+        ),
+        (
+            "learning in lower caseJean-Luc Picard · starfleet",
+            "learning in lower case",
+            ["Jean-Luc Picard"],
+            False,
+            ["starfleet"],
+        ),
+        (
+            "Hello, World: A TitleAnna Smith-Jones, Pat O'Brien et al. · mit, cmu",
+            "Hello, World: A Title",
+            ["Anna Smith-Jones", "Pat O'Brien"],
+            True,
+            ["mit", "cmu"],
+        ),
         ("What Is It?Hanwen Zhang", "What Is It?", ["Hanwen Zhang"], False, []),
-        ("Deep Nets (DNNs)Yann LeCun, Mary McDonald", "Deep Nets (DNNs)", ["Yann LeCun", "Mary McDonald"], False, []),
-        ("A Study of TransformersLudwig van Beethoven", "A Study of Transformers", ["Ludwig van Beethoven"], False, []),
-        ("Fine-TuningMing-Wei Chang, Kenton Lee", "Fine-Tuning", ["Ming-Wei Chang", "Kenton Lee"], False, []),
-        ("Pretraining at ScaleJ. R. Smith and Bo Li", "Pretraining at Scale", ["J. R. Smith", "Bo Li"], False, []),
+        (
+            "Deep Nets (DNNs)Yann LeCun, Mary McDonald",
+            "Deep Nets (DNNs)",
+            ["Yann LeCun", "Mary McDonald"],
+            False,
+            [],
+        ),
+        (
+            "A Study of TransformersLudwig van Beethoven",
+            "A Study of Transformers",
+            ["Ludwig van Beethoven"],
+            False,
+            [],
+        ),
+        (
+            "Fine-TuningMing-Wei Chang, Kenton Lee",
+            "Fine-Tuning",
+            ["Ming-Wei Chang", "Kenton Lee"],
+            False,
+            [],
+        ),
+        (
+            "Pretraining at ScaleJ. R. Smith and Bo Li",
+            "Pretraining at Scale",
+            ["J. R. Smith", "Bo Li"],
+            False,
+            [],
+        ),
         ("A · B Test for LLMsAnn Lee", "A · B Test for LLMs", ["Ann Lee"], False, []),
     ],
 )
@@ -154,7 +208,9 @@ def test_code_urls_lose_trailing_punctuation_but_keep_balanced_parentheses():
 
 
 def test_abstract_latex_is_decoded_but_math_kept():
-    rec = read("CLJan 3, 2024\nA TitleAnn Lee\nWe use $k$ and \\textbf{bold} at ~50% of M\\\"uller\n").records[0]
+    rec = read(
+        'CLJan 3, 2024\nA TitleAnn Lee\nWe use $k$ and \\textbf{bold} at ~50% of M\\"uller\n'
+    ).records[0]
     assert rec.abstract == "We use $k$ and \\textbf{bold} at ~50% of Müller"
 
 

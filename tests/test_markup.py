@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bibtools.markup import from_csl, from_latex, from_plain, protect_case, to_csl, to_latex, to_plain
+from bibtools.markup import (
+    from_csl,
+    from_latex,
+    from_plain,
+    protect_case,
+    to_csl,
+    to_latex,
+    to_plain,
+)
 
 
 @pytest.mark.parametrize(
@@ -34,8 +42,13 @@ def test_from_latex(latex, markup):
 
 
 def test_to_latex_escapes_only_outside_math_and_keeps_commands():
-    assert to_latex(r"R&D 50% #1 a_b $x_1 & y$ \emph{e}") == r"R\&D 50\% #1 a\_b $x_1 & y$ \emph{e}".replace("#1", r"\#1")
-    assert to_latex("a\u00a0b \u2013 \u201cq\u201d ~ ^") == r"a~b -- ``q'' \textasciitilde{} \textasciicircum{}"
+    assert to_latex(
+        r"R&D 50% #1 a_b $x_1 & y$ \emph{e}"
+    ) == r"R\&D 50\% #1 a\_b $x_1 & y$ \emph{e}".replace("#1", r"\#1")
+    assert (
+        to_latex("a\u00a0b \u2013 \u201cq\u201d ~ ^")
+        == r"a~b -- ``q'' \textasciitilde{} \textasciicircum{}"
+    )
     assert to_latex(r"\{ \} \$ \\") == r"\textbraceleft{} \textbraceright{} \$ \textbackslash{}"
     assert to_latex("a--b") == "a-{}-b"
 

@@ -31,7 +31,7 @@ from bibtexparser.splitter import Splitter
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
-from ..markup import collapse_ws, from_latex, protect_case, to_latex
+from ..markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
 from ..model import CodeLink, PartialDate, Record
 from ..names import format_bibtex_names, parse_bibtex_names
 from ..urls import find_urls
@@ -154,6 +154,7 @@ _MARKUP = {
     "abstract": "abstract",
     "note": "note",
     "eventtitle": "event",
+    "organization": "organization",
 }
 _VERBATIM = {
     "journal_ref": "journal_ref",
@@ -175,8 +176,15 @@ _PAGE_DASH = re.compile(r"\s*(?:-{1,3}|\u2013|\u2014)\s*")
 _GENERATED_PREPRINT = re.compile(r"^arXiv preprint(?: arXiv:\S+| \([^)]*\))?$")
 
 
+def plain_value(value: str) -> str:
+    """A field that is plain text in the model (volume, pages): LaTeX decoded, no braces."""
+    if "\\" in value or "{" in value or "~" in value:
+        return to_plain(from_latex(value))
+    return collapse_ws(value)
+
+
 def normalise_pages(value: str) -> str:
-    return _PAGE_DASH.sub("-", collapse_ws(value))
+    return _PAGE_DASH.sub("-", plain_value(value))
 
 
 def normalise_doi(value: str) -> str:
@@ -229,7 +237,9 @@ def evaluate(raw: str, macros: dict[str, str], undefined: list[str]) -> str:
         return raw[1:-1]
     out = []
     for part in _split_concat(raw) if "#" in raw else [raw]:
-        if len(part) >= 2 and ((part[0] == "{" and part[-1] == "}") or (part[0] == '"' and part[-1] == '"')):
+        if len(part) >= 2 and (
+            (part[0] == "{" and part[-1] == "}") or (part[0] == '"' and part[-1] == '"')
+        ):
             out.append(part[1:-1])
         elif part.isdigit():
             out.append(part)
@@ -252,8 +262,12 @@ def _line(block_line: int | None) -> int:
     return (block_line or 0) + 1
 
 
+_NOOPSORT = re.compile(r"\{?\\noopsort\s*\{[^{}]*\}\}?")
+
+
 def _parse_year(value: str) -> PartialDate:
-    value = collapse_ws(value)
+    # {\noopsort{1973b}}1973: a sort key for BibTeX styles, printed as nothing.
+    value = collapse_ws(_NOOPSORT.sub("", value))
     if re.fullmatch(r"-?\d{1,4}", value):
         return PartialDate(int(value))
     m = re.fullmatch(r"(\d{4})\s*(?:-{1,3}|\u2013|/)\s*(\d{4})", value)
@@ -297,6 +311,40 @@ def _apply_month(date: PartialDate, value: str, extra: dict[str, str]) -> None:
     extra["month"] = value  # "Spring", "Jul/Aug": kept as written
 
 
+# BibLaTeX splits titles into parts that every other format joins: the model
+# holds the joined title, and the parts stay in ``extra`` so that the BibTeX
+# writer can split it again as long as the title still ends with them.
+_TITLE_PARTS = (("subtitle", ": "), ("titleaddon", ". "))
+_CONTAINER_PARTS = {
+    "booktitle": (("booksubtitle", ": "), ("booktitleaddon", ". ")),
+    "journaltitle": (("journalsubtitle", ": "), ("journaltitleaddon", ". ")),
+    "journal": (("journalsubtitle", ": "), ("journaltitleaddon", ". ")),
+    "maintitle": (("mainsubtitle", ": "), ("maintitleaddon", ". ")),
+}
+
+
+def _fold(base: str, parts: tuple[tuple[str, str], ...], extra: dict[str, str]) -> str:
+    for name, sep in parts:
+        if name in extra:
+            base += sep + from_latex(extra[name])
+    return base
+
+
+def _unfold(
+    full: str, parts: tuple[tuple[str, str], ...], extra: dict[str, str]
+) -> tuple[str, list[str]]:
+    """Split ``full`` back into its base and the parts in ``extra``.
+
+    Returns the base and the part names to write; when the title no longer
+    ends with its parts (it was edited), the parts are dropped instead.
+    """
+    present = [(name, sep) for name, sep in parts if name in extra]
+    suffix = "".join(sep + from_latex(extra[name]) for name, sep in present)
+    if present and full.endswith(suffix) and len(full) > len(suffix):
+        return full[: len(full) - len(suffix)], [name for name, _ in present]
+    return full, []
+
+
 def entry_to_record(
     entry_type: str,
     key: str,
@@ -325,13 +373,15 @@ def entry_to_record(
             continue
         values[name] = value
     if etype not in TO_CSL:
-        diags.warn(source, line, f"unknown entry type @{entry_type}; read as a generic document", key)
+        diags.warn(
+            source, line, f"unknown entry type @{entry_type}; read as a generic document", key
+        )
 
     for name, value in values.items():
         if name in _MARKUP:
             setattr(rec, _MARKUP[name], from_latex(value))
         elif name in _VERBATIM:
-            setattr(rec, _VERBATIM[name], collapse_ws(value))
+            setattr(rec, _VERBATIM[name], plain_value(value))
         elif name == "author":
             rec.authors, rec.authors_truncated = parse_bibtex_names(value)
         elif name == "editor":
@@ -342,20 +392,26 @@ def entry_to_record(
             else:
                 rec.container_title = from_latex(value)
         elif name == "booktitle":
-            if rec.container_title or etype in ("book", "mvbook", "proceedings", "collection", "inbook"):
+            if rec.container_title or etype in (
+                "book",
+                "mvbook",
+                "proceedings",
+                "collection",
+                "inbook",
+            ):
                 extra[name] = value
             else:
                 rec.container_title = from_latex(value)
         elif name == "number":
             # One BibTeX field, three meanings, told apart by the entry type.
             if rec.type in _ISSUE_TYPES or etype == "article":
-                rec.issue = collapse_ws(value)
+                rec.issue = plain_value(value)
             elif rec.type in _SERIES_TYPES:
-                rec.collection_number = collapse_ws(value)
+                rec.collection_number = plain_value(value)
             else:
-                rec.number = collapse_ws(value)
+                rec.number = plain_value(value)
         elif name == "issue" and not values.get("number"):
-            rec.issue = collapse_ws(value)
+            rec.issue = plain_value(value)
         elif name == "pages":
             rec.pages = normalise_pages(value)
         elif name in ("school", "institution"):
@@ -370,7 +426,9 @@ def entry_to_record(
         elif name == "url":
             rec.url = _URL_UNESCAPE.sub(r"\1", collapse_ws(value))
         elif name == "keywords":
-            rec.keywords = [k for k in (collapse_ws(from_latex(p)) for p in re.split(r"[,;]", value)) if k]
+            rec.keywords = [
+                k for k in (collapse_ws(from_latex(p)) for p in re.split(r"[,;]", value)) if k
+            ]
         elif name == "urldate":
             rec.accessed = parse_iso(value) or PartialDate(literal=collapse_ws(value))
         elif name == "crossref":
@@ -378,7 +436,9 @@ def entry_to_record(
         elif name == "code":
             rec.code_links.extend(CodeLink(u, "code") for u in value.split() if u.strip())
         elif name in ("affiliations", "affiliation") and not rec.affiliations:
-            rec.affiliations = [a for a in (collapse_ws(from_latex(p)) for p in value.split(",")) if a]
+            rec.affiliations = [
+                a for a in (collapse_ws(from_latex(p)) for p in value.split(",")) if a
+            ]
         elif name in ("year", "date", "month", "day"):
             continue  # below, once all of them are known
         elif name in ("eprint", "archiveprefix", "eprinttype", "primaryclass", "eprintclass"):
@@ -396,6 +456,8 @@ def entry_to_record(
             date = parsed
     if date.year is None and "year" in values:
         date = _parse_year(values["year"])
+        if _NOOPSORT.search(values["year"]) and date.year is not None:
+            extra["year"] = values["year"]  # written back as is: it orders the bibliography
         if "month" in values:
             _apply_month(date, values["month"], extra)
         if "day" in values:
@@ -435,13 +497,30 @@ def entry_to_record(
     if rec.note and _GENERATED_PREPRINT.match(rec.note):
         rec.note = ""
     how = extra.get("howpublished", "")
-    if how and _GENERATED_PREPRINT.match(collapse_ws(how)) and (rec.arxiv_id or rec.arxiv_primary_class):
+    if (
+        how
+        and _GENERATED_PREPRINT.match(collapse_ws(how))
+        and (rec.arxiv_id or rec.arxiv_primary_class)
+    ):
         del extra["howpublished"]
     if "howpublished" in extra and not rec.url:
         urls = find_urls(extra["howpublished"])
         if urls and re.fullmatch(r"\s*\\url\{[^{}]*\}\s*", extra["howpublished"]):
             rec.url = urls[0]
             del extra["howpublished"]
+    if rec.title:
+        rec.title = _fold(rec.title, _TITLE_PARTS, extra)
+    container_field = next((f for f in ("booktitle", "journaltitle", "journal") if f in values), "")
+    if rec.container_title and container_field:
+        rec.container_title = _fold(rec.container_title, _CONTAINER_PARTS[container_field], extra)
+    elif (
+        not rec.container_title
+        and "maintitle" in extra
+        and rec.type in ("chapter", "book", "paper-conference")
+    ):
+        rec.container_title = _fold(
+            from_latex(extra["maintitle"]), _CONTAINER_PARTS["maintitle"], extra
+        )
     rec.extra = extra
     return rec
 
@@ -460,7 +539,11 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             undefined: list[str] = []
             macros[block.key.lower()] = evaluate(block.value, macros, undefined)
             for name in undefined:
-                diags.warn(source, _line(block.start_line), f"@string {block.key} uses undefined macro {name!r}")
+                diags.warn(
+                    source,
+                    _line(block.start_line),
+                    f"@string {block.key} uses undefined macro {name!r}",
+                )
         elif isinstance(block, Preamble):
             preambles.append(evaluate(block.value, macros, []))
         elif isinstance(block, ExplicitComment):
@@ -491,10 +574,14 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         fields = []
         for f in entry.fields:
             undefined = []
-            value = evaluate(f.value, macros, undefined) if isinstance(f.value, str) else str(f.value)
+            value = (
+                evaluate(f.value, macros, undefined) if isinstance(f.value, str) else str(f.value)
+            )
             for name in undefined:
                 if f.key.lower() != "month":
-                    diags.warn(source, line, f"field {f.key!r} uses undefined macro {name!r}", entry.key)
+                    diags.warn(
+                        source, line, f"field {f.key!r} uses undefined macro {name!r}", entry.key
+                    )
             fields.append((f.key, value))
         try:
             rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
@@ -553,6 +640,9 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
     def tex(markup: str) -> str:
         return to_latex(markup, asc)
 
+    def plain(text: str) -> str:
+        return to_latex(from_plain(text), asc) if text else ""
+
     out: list[tuple[str, str, bool]] = []
 
     def add(name: str, value: str, braced: bool = True) -> None:
@@ -564,36 +654,78 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
         add("author", format_bibtex_names(rec.authors, rec.authors_truncated, asc))
     if rec.editors or rec.editors_truncated:
         add("editor", format_bibtex_names(rec.editors, rec.editors_truncated, asc))
-    title = protect_case(rec.title) if options.protect_titles else rec.title
-    add("title", tex(title))
+    extra = rec.extra if rec.extra_format == "bibtex" else {}
+    title, title_parts = _unfold(rec.title, _TITLE_PARTS, extra)
+    # Part fields we tried to split off: those not written are stale, dropped.
+    attempted = {n for n, _ in _TITLE_PARTS}
+    add("title", tex(protect_case(title) if options.protect_titles else title))
+    for name in title_parts:
+        add(name, extra[name])
     add("shorttitle", tex(rec.short_title))
+    container_parts: list[str] = []
     if rec.container_title:
-        if etype in ("article", "periodical") or rec.type.startswith("article-"):
-            add("journaltitle" if biblatex else "journal", tex(rec.container_title))
+        if "maintitle" in extra and not any(
+            f in extra for f in ("booktitle", "journal", "journaltitle")
+        ):
+            main, container_parts = _unfold(
+                rec.container_title, _CONTAINER_PARTS["maintitle"], extra
+            )
+            attempted |= {n for n, _ in _CONTAINER_PARTS["maintitle"]}
+            if main == from_latex(extra["maintitle"]):
+                container_parts.append("maintitle")  # the container came from maintitle
+            else:
+                add("booktitle", tex(rec.container_title))
+                container_parts = []
+        elif etype in ("article", "periodical") or rec.type.startswith("article-"):
+            field_name = "journaltitle" if biblatex else "journal"
+            journal, container_parts = _unfold(
+                rec.container_title, _CONTAINER_PARTS[field_name], extra
+            )
+            attempted |= {n for n, _ in _CONTAINER_PARTS[field_name]}
+            add(field_name, tex(journal))
         else:
-            add("booktitle", tex(rec.container_title))
+            book, container_parts = _unfold(
+                rec.container_title, _CONTAINER_PARTS["booktitle"], extra
+            )
+            attempted |= {n for n, _ in _CONTAINER_PARTS["booktitle"]}
+            add("booktitle", tex(book))
+        for name in container_parts:
+            if name != "maintitle":
+                add(name, extra[name])
     add("series", tex(rec.collection_title))
-    add("volume", rec.volume)
-    add("number", rec.issue or rec.collection_number or rec.number)
-    add("pages", rec.pages.replace("-", "--") if re.fullmatch(r"[^-]+-[^-]+", rec.pages) else rec.pages)
+    add("volume", plain(rec.volume))
+    add("number", plain(rec.issue or rec.collection_number or rec.number))
+    pages = plain(rec.pages)
+    add("pages", pages.replace("-", "--") if re.fullmatch(r"[^-]+-[^-]+", pages) else pages)
     for name, value, braced in _date_fields(rec.issued, biblatex):
+        if (
+            name == "year"
+            and "year" in extra
+            and _parse_year(extra["year"]).year == rec.issued.year
+        ):
+            value = extra["year"]
         add(name, value, braced)
     add("publisher", tex(rec.publisher))
     add("location" if biblatex else "address", tex(rec.publisher_place))
     if rec.institution:
         school = etype in ("phdthesis", "mastersthesis", "thesis") and not biblatex
         add("school" if school else "institution", tex(rec.institution))
+    add("organization", tex(rec.organization))
     add("edition", tex(rec.edition))
     genre = rec.genre
-    if etype in ("phdthesis", "mastersthesis") and genre.lower() in ("phd thesis", "master's thesis", "master’s thesis"):
+    if etype in ("phdthesis", "mastersthesis") and genre.lower() in (
+        "phd thesis",
+        "master's thesis",
+        "master’s thesis",
+    ):
         genre = ""  # implied by the entry type
     add("type", tex(genre))
     add("eventtitle", tex(rec.event))
     add("doi", rec.doi)
     add("url", rec.url)
     add("urldate", rec.accessed.iso() or rec.accessed.literal)
-    add("isbn", rec.isbn)
-    add("issn", rec.issn)
+    add("isbn", plain(rec.isbn))
+    add("issn", plain(rec.issn))
     if rec.arxiv_id:
         eprint = rec.arxiv_id + (f"v{rec.arxiv_version}" if rec.arxiv_version else "")
         add("eprint", eprint)
@@ -610,10 +742,10 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
         add("eprintclass" if biblatex else "primaryclass", rec.arxiv_primary_class)
         if not rec.note:
             add("note", f"arXiv preprint ({rec.arxiv_primary_class})")
-    add("journal_ref", rec.journal_ref)
+    add("journal_ref", plain(rec.journal_ref))
     add("arxiv_comment", tex(rec.arxiv_comment))
     add("pdf", rec.pdf_url)
-    add("language" if not biblatex else "langid", rec.language)
+    add("language" if not biblatex else "langid", plain(rec.language))
     add("keywords", ", ".join(tex(k) for k in rec.keywords))
     add("crossref", rec.crossref)
     add("note", tex(rec.note))
@@ -622,9 +754,11 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
         add("code", " ".join(link.url for link in rec.code_links))
     if rec.affiliations:
         add("affiliations", tex(", ".join(rec.affiliations)))
-    if rec.extra_format == "bibtex":
+    if extra:
         written = {name for name, _, _ in out}
-        for name, value in rec.extra.items():
+        for name, value in extra.items():
+            if name in attempted and name not in written and name not in container_parts:
+                continue
             if name not in written and isinstance(value, str):
                 add(name, value)
     return out

@@ -20,6 +20,8 @@ under these keys (each written only when needed, in this order):
 ``institution`` (str, markup)   ``Record.institution``; it is also written
                                 as ``publisher`` when the record has none,
 ``publisher-from-institution``  and then this flag is ``true``
+``organization`` (str, markup)  ``Record.organization``, likewise written as
+``publisher-from-organization`` ``publisher`` when there is no other one
 ``authors-truncated`` (bool)    ``Record.authors_truncated`` (``et al.``)
 ``editors-truncated`` (bool)    ``Record.editors_truncated``
 ``arxiv`` (object)              ``id``, ``version`` (only where the standard
@@ -210,6 +212,8 @@ CUSTOM_KEYS = (
     "crossref",
     "institution",
     "publisher-from-institution",
+    "organization",
+    "publisher-from-organization",
     "authors-truncated",
     "editors-truncated",
     "arxiv",
@@ -756,10 +760,11 @@ class _ItemReader:
         return ours
 
     def _apply_institution(self, ours: dict[str, Any], item: dict[str, Any], rec: Record) -> None:
-        institution = ours.get("institution", "")
-        rec.institution = institution
-        if ours.get("publisher-from-institution") and item.get("publisher") == to_csl(institution):
-            rec.publisher = ""
+        for name in ("institution", "organization"):
+            value = ours.get(name, "")
+            setattr(rec, name, value)
+            if ours.get(f"publisher-from-{name}") and item.get("publisher") == to_csl(value):
+                rec.publisher = ""
 
     def _apply_stashes(self, ours: dict[str, Any], item: dict[str, Any], rec: Record) -> None:
         # A stash is used only while the variable still has the text it was written with.
@@ -989,6 +994,8 @@ _CUSTOM_CHECKS: dict[str, Callable[[Any], bool]] = {
     "crossref": lambda v: isinstance(v, str),
     "institution": lambda v: isinstance(v, str),
     "publisher-from-institution": lambda v: isinstance(v, bool),
+    "organization": lambda v: isinstance(v, str),
+    "publisher-from-organization": lambda v: isinstance(v, bool),
     "authors-truncated": lambda v: isinstance(v, bool),
     "editors-truncated": lambda v: isinstance(v, bool),
     "arxiv": _is_arxiv,
@@ -1184,11 +1191,15 @@ class _ItemWriter:
             item[var] = to_csl(markup)
             if from_csl(item[var]) != markup:
                 stash[var] = markup
-        if rec.institution:
-            self.custom["institution"] = rec.institution
-            if "publisher" not in item:
-                item["publisher"] = to_csl(rec.institution)
-                self.custom["publisher-from-institution"] = True
+        # CSL has neither institution nor organization; styles print the
+        # publisher, and pandoc and citation-js put them there too.
+        for name in ("institution", "organization"):
+            value = getattr(rec, name)
+            if value:
+                self.custom[name] = value
+                if "publisher" not in item:
+                    item["publisher"] = to_csl(value)
+                    self.custom[f"publisher-from-{name}"] = True
         for var, attr in PLAIN_FIELDS.items():
             value = getattr(rec, attr)
             if value:

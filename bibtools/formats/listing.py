@@ -42,13 +42,19 @@ EXTENSIONS = (".listing", ".txt")
 # then electrical engineering, statistics, economics, biology, finance, maths:
 # the pages these listings come from are overwhelmingly CS.
 _ARCHIVES = (
-    ("cs", "AI AR CC CE CG CL CR CV CY DB DC DL DM DS ET FL GL GR GT HC IR IT LG LO MA MM MS NA NE NI OH OS PF PL RO SC SD SE SI"),
+    (
+        "cs",
+        "AI AR CC CE CG CL CR CV CY DB DC DL DM DS ET FL GL GR GT HC IR IT LG LO MA MM MS NA NE NI OH OS PF PL RO SC SD SE SI",
+    ),
     ("eess", "AS IV SP SY"),
     ("stat", "AP CO ME ML OT TH"),
     ("econ", "EM GN"),
     ("q-bio", "BM CB GN MN NC OT PE QM SC TO"),
     ("q-fin", "CP EC GN MF PM PR RM ST TR"),
-    ("math", "AC AG AP AT CA CO CT CV DG DS FA GM GN GR GT HO IT KT LO MG MP NA NT OA OC PR QA RA RT SG SP ST"),
+    (
+        "math",
+        "AC AG AP AT CA CO CT CV DG DS FA GM GN GR GT HO IT KT LO MG MP NA NT OA OC PR QA RA RT SG SP ST",
+    ),
 )
 CATEGORIES: dict[str, str] = {}
 for _archive, _codes in _ARCHIVES:
@@ -86,7 +92,9 @@ def _is_cap_word(part: str) -> bool:
     if not first or not first[0].isupper() or (len(first) > 1 and not first[1:].islower()):
         return False
     # After an apostrophe: O'Brien, D'Angelo, Ng'ang'a.
-    return all(p and (p.islower() or (p[0].isupper() and (len(p) == 1 or p[1:].islower()))) for p in rest)
+    return all(
+        p and (p.islower() or (p[0].isupper() and (len(p) == 1 or p[1:].islower()))) for p in rest
+    )
 
 
 def _is_initial(part: str) -> bool:
@@ -99,7 +107,11 @@ def _is_name_part(part: str, family: bool) -> bool:
         return True
     if family:
         for prefix in _CAMEL_PREFIXES:
-            if part.startswith(prefix) and len(part) > len(prefix) and _is_cap_word(part[len(prefix) :]):
+            if (
+                part.startswith(prefix)
+                and len(part) > len(prefix)
+                and _is_cap_word(part[len(prefix) :])
+            ):
                 return True
     return False
 
@@ -117,7 +129,9 @@ def is_given_token(word: str) -> bool:
 
 def is_clean_name(segment: str) -> bool:
     words = segment.split()
-    return 1 <= len(words) <= 6 and all(is_name_word(w) for w in words) and not words[0] in PARTICLES
+    return (
+        1 <= len(words) <= 6 and all(is_name_word(w) for w in words) and words[0] not in PARTICLES
+    )
 
 
 # --------------------------------------------------------------------------
@@ -199,8 +213,14 @@ def _parse_name(text: str) -> Name:
     return parse_plain_name(text)
 
 
-def _record(header: re.Match[str], body: str, abstract: str, line: int, options: ReadOptions,
-            diags: Diagnostics) -> Record | None:
+def _record(
+    header: re.Match[str],
+    body: str,
+    abstract: str,
+    line: int,
+    options: ReadOptions,
+    diags: Diagnostics,
+) -> Record | None:
     source = options.source
     try:
         title, authors, truncated, affiliations = split_title_authors(body)
@@ -254,7 +274,9 @@ def _looks_like_body(line: str) -> bool:
 def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
-    lines = [(n, ln.strip()) for n, ln in enumerate(text.lstrip("\ufeff").splitlines(), 1) if ln.strip()]
+    lines = [
+        (n, ln.strip()) for n, ln in enumerate(text.lstrip("\ufeff").splitlines(), 1) if ln.strip()
+    ]
     i = 0
     while i < len(lines):
         n, line = lines[i]
@@ -288,7 +310,11 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             # Most likely a record whose header line was lost: report it
             # rather than glue a whole record onto this abstract.
             result.detected += 1
-            diags.error(options.source, extra_lines[0][0], "record has no header line (category and date); skipped")
+            diags.error(
+                options.source,
+                extra_lines[0][0],
+                "record has no header line (category and date); skipped",
+            )
             extra_lines = []
         if extra_lines:
             diags.warn(
