@@ -132,7 +132,9 @@ def _summarise_truncated(records: Sequence[Any]) -> str | None:
     truncated = [r.key for r in records if r.authors_truncated]
     if not truncated:
         return None
-    shown = ", ".join(truncated[:5]) + (", ..." if len(truncated) > 5 else "")
+    shown = ", ".join(truncated[:20]) + (
+        f" and {len(truncated) - 20} more" if len(truncated) > 20 else ""
+    )
     return f"{len(truncated)} records have truncated author lists ({shown}): run bibtools enrich"
 
 
@@ -406,6 +408,107 @@ def enrich(
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+def _check_links(
+    records: list[Any], *, offline: bool, refresh: bool, cache_dir: str | None, quiet: bool
+) -> Any:
+    from .diagnostics import UsageError
+    from .http import HttpClient
+    from .links import check_links
+
+    if offline and refresh:
+        raise UsageError("--offline and --refresh exclude each other")
+    update, stop = _progress(quiet)
+    with HttpClient.from_env(cache_dir=cache_dir, offline=offline, refresh=refresh) as http:
+        try:
+            return check_links(records, http=http, progress=update)
+        finally:
+            stop()
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["table", "markdown", "json"]),
+    help="Report format [default: table on a terminal, else from -o, else markdown].",
+)
+@click.option("-o", "--output", metavar="PATH", help="Write the report here (atomically).")
+@click.option(
+    "--fail-on",
+    metavar="STATUSES",
+    help="Comma-separated statuses that make the exit status 1, or 'none' "
+    "[default: missing,blocked,disabled,unreachable].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
+@_network_options
+@_read_options
+def links(
+    inputs: tuple[str, ...],
+    report_format: str | None,
+    output: str | None,
+    fail_on: str | None,
+    quiet: bool,
+    offline: bool,
+    refresh: bool,
+    cache_dir: str | None,
+    from_format: str | None,
+    as_of: dt.date | None,
+) -> None:
+    """Check the code and other links in INPUT records.
+
+    Finds links in code fields, URLs, notes, abstracts and arXiv comments
+    and checks each repository or page once, however many records cite it.
+    GitHub repositories go through the GitHub API (60 requests an hour
+    without GITHUB_TOKEN, then a look at the web page; with a token, 50
+    repositories per GraphQL query); other links get HEAD, then GET. Each
+    link gets a status: live, moved, archived, disabled, missing, blocked,
+    unreachable, rate-limited, or announced-no-link (the source announced
+    code but gave no link).
+
+    \b
+    Environment: BIBTOOLS_GITHUB_API, BIBTOOLS_GITHUB_WEB, GITHUB_TOKEN,
+    BIBTOOLS_CACHE_DIR.
+
+    Exit status 1 when a link has a failing status (see --fail-on).
+    """
+    from .convert import read_inputs
+    from .diagnostics import UsageError
+    from .files import write_atomic
+    from .keys import assign_keys
+    from .links import DEFAULT_FAIL_ON, exit_status, parse_fail_on, render_json, render_markdown
+
+    statuses = parse_fail_on(fail_on) if fail_on else DEFAULT_FAIL_ON
+    fmt = report_format
+    if fmt is None:
+        if output:
+            fmt = "json" if output.lower().endswith(".json") else "markdown"
+        else:
+            fmt = "table" if sys.stdout.isatty() else "markdown"
+    if fmt == "table" and output:
+        raise UsageError("--format table is for the terminal; use markdown or json with -o")
+    result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _report(result.diagnostics, quiet)
+    _report(assign_keys(result.records), quiet)
+    report = _check_links(
+        result.records, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+    )
+    if fmt == "table":
+        from rich.console import Console
+
+        from .links import render_table
+
+        Console().print(render_table(report))
+    else:
+        text = render_json(report) if fmt == "json" else render_markdown(report)
+        if output:
+            write_atomic(output, text)
+        else:
+            sys.stdout.write(text)
+    click.echo(report.summary(), err=True)
+    sys.exit(max(exit_status(report, statuses), EXIT_PROBLEMS if result.skipped else EXIT_OK))
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="[INPUT...]")
 @click.option(
@@ -423,6 +526,7 @@ def enrich(
     is_flag=True,
     help="Complete the records from arXiv first (see enrich).",
 )
+@click.option("--check-links", is_flag=True, help="Also write links.md and links.json (see links).")
 @_network_options
 @_read_options
 @_write_options
@@ -431,6 +535,7 @@ def build(
     output_dir: str,
     quiet: bool,
     do_enrich: bool,
+    check_links: bool,
     offline: bool,
     refresh: bool,
     cache_dir: str | None,
@@ -448,6 +553,7 @@ def build(
     from importlib.resources import as_file, files
 
     from .convert import read_inputs, write
+    from .diagnostics import TRUNCATED
     from .files import write_atomic
     from .formats import WriteOptions
 
@@ -484,23 +590,42 @@ def build(
         ("csljson", "references.json"),
     ):
         out = write(result.records, fmt, options, rekey=rekey)
-        # Key and crossref messages repeat for every format: show them once.
-        warnings.extend(d for d in out.diagnostics if d not in warnings)
+        # Key and crossref messages repeat for every format: show them once;
+        # truncated author lists are summed up in one note below.
+        warnings.extend(d for d in out.diagnostics if d not in warnings and d.code != TRUNCATED)
         path = os.path.join(output_dir, name)
         write_atomic(path, out.text)
         written_files.append(path)
     _report(warnings, quiet)
+    failing_links = 0
+    if check_links:
+        from .links import DEFAULT_FAIL_ON, render_json, render_markdown
+
+        report = _check_links(
+            result.records, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+        )
+        for name, text in (
+            ("links.md", render_markdown(report)),
+            ("links.json", render_json(report)),
+        ):
+            path = os.path.join(output_dir, name)
+            write_atomic(path, text)
+            written_files.append(path)
+        failing_links = len(report.failing(DEFAULT_FAIL_ON))
+        click.echo(f"Links: {report.summary()}", err=True)
     sources = ", ".join(result.sources) if inputs else f"the bundled example ({EXAMPLE})"
     click.echo(
         f"Read {result.detected} records from {sources}; {len(result.records)} written.", err=True
     )
     click.echo(f"Wrote {', '.join(written_files)}.", err=True)
     hint = _summarise_truncated(result.records)
-    if hint:
-        click.echo(f"Note: {hint}.", err=True)
+    if hint and not quiet:
+        click.echo(
+            f"Note: {hint}. BibTeX marks them with 'and others'; RIS and CSL-JSON cannot.", err=True
+        )
     if result.skipped:
         click.echo(f"{result.skipped} record(s) skipped: see the messages above.", err=True)
-    sys.exit(EXIT_PROBLEMS if result.skipped or not_enriched else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if result.skipped or not_enriched or failing_links else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

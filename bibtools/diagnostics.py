@@ -22,6 +22,9 @@ class Diagnostic:
     level: Level
     message: str
     key: str = ""
+    # A stable name for the kind of problem ("truncated-authors"), so callers
+    # can group diagnostics without parsing messages.
+    code: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -49,14 +52,17 @@ class StrictModeError(BibtoolsError):
     exit_code = 1
 
 
+TRUNCATED = "truncated-names"  # a writer could not mark an author/editor list cut short
+
+
 class Diagnostics(list[Diagnostic]):
     """A list of diagnostics with helpers for the common cases."""
 
-    def warn(self, file: str, line: int, message: str, key: str = "") -> None:
-        self.append(Diagnostic(file, line, Level.WARNING, message, key))
+    def warn(self, file: str, line: int, message: str, key: str = "", code: str = "") -> None:
+        self.append(Diagnostic(file, line, Level.WARNING, message, key, code))
 
-    def error(self, file: str, line: int, message: str, key: str = "") -> None:
-        self.append(Diagnostic(file, line, Level.ERROR, message, key))
+    def error(self, file: str, line: int, message: str, key: str = "", code: str = "") -> None:
+        self.append(Diagnostic(file, line, Level.ERROR, message, key, code))
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from .http import HostStats, HttpClient
     from .sources.arxiv import ArxivClient, ArxivEntry
 
-SOURCES = ("arxiv",)
+SOURCES = ("arxiv", "github")
 
 ProgressFn = Callable[[int, int, str], None]
 """``progress(done, total, description)``: records settled so far, out of all records."""
@@ -290,6 +290,8 @@ def enrich(
             progress(0, len(records), "enriching")
         if "arxiv" in sources:
             _arxiv_pass(run, arxiv or ArxivClient.from_env(client, env))
+        if "github" in sources:
+            _github_pass(run, client, env)
         stats = stats_delta(client.snapshot(), before)
         # All of them, not only this run's: a cache that failed to open earlier is still missing.
         warnings = list(client.warnings)
@@ -308,6 +310,43 @@ def enrich(
                 record.key,
             )
     return EnrichResult(run.records, run.reports, stats, diagnostics, warnings)
+
+
+# --------------------------------------------------------------------------
+# GitHub
+
+
+def _github_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) -> None:
+    """Check the records' GitHub repositories and fill their code links (see links.py)."""
+    from .links import LinkStatus, check_links, enrich_github
+
+    report = check_links(run.records, http=http, env=env, only_github=True)
+    updated, changes = enrich_github(run.records, report)
+    rows_by_record: dict[int, list[Any]] = {}
+    for row in report.results:
+        if row.kind == "github":
+            rows_by_record.setdefault(row.index, []).append(row)
+    changes_by_key: dict[str, list[Change]] = {}
+    for change in changes:
+        changes_by_key.setdefault(change.record_key, []).append(change)
+    for i, report_row in enumerate(run.reports):
+        rows = rows_by_record.get(i)
+        if not rows:
+            run.settle(i, "github", Outcome.UNCHANGED)  # nothing on GitHub to ask about
+            continue
+        run.records[i] = updated[i]
+        mine = changes_by_key.get(report_row.key, [])
+        report_row.changes.extend(mine)
+        statuses = {row.status for row in rows}
+        if statuses & {LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE}:
+            failed = next(r for r in rows if r.status in (LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE))
+            run.settle(i, "github", Outcome.FAILED, f"GitHub: {failed.url}: {failed.message or failed.status.value}")
+        elif statuses == {LinkStatus.MISSING}:
+            run.settle(i, "github", Outcome.NOT_FOUND, f"GitHub: {rows[0].url} does not exist")
+        elif any(c.applied for c in mine):
+            run.settle(i, "github", Outcome.ENRICHED)
+        else:
+            run.settle(i, "github", Outcome.UNCHANGED)
 
 
 # --------------------------------------------------------------------------

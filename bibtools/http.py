@@ -3,23 +3,28 @@
 A :class:`HttpClient` owns one ``requests`` session (and, when possible, an
 on-disk SQLite cache from ``requests-cache``) and applies, per host:
 
-* **pacing**: one request at a time per host, and at least
+* **pacing**: one request at a time per host (or up to
+  :attr:`HostPolicy.concurrency` at once on an unpaced host), and at least
   :attr:`HostPolicy.min_interval` seconds between the end of one request
   and the start of the next.  Hosts under ``arxiv.org`` never go below
   3 s whatever the configuration says (arXiv's terms of use);
 * **timeouts**: ``(connect, read)`` from the host's policy;
 * **retries** with exponential backoff and jitter on connection errors,
   timeouts and HTTP 429/500/502/503/504, honouring ``Retry-After`` (seconds
-  or an HTTP date).  Other statuses (400, 404, 410, 451, ...) are answers,
-  returned to the caller at once;
-* **caching**: only 200 answers are stored, for the host's
-  :attr:`HostPolicy.expire_after`; errors, 429 and 5xx never are.  GET and
+  or an HTTP date; failing that, ``X-RateLimit-Reset`` when
+  ``X-RateLimit-Remaining`` is 0).  Other statuses (400, 403, 404, 410,
+  451, ...) are answers, returned to the caller at once;
+* **caching**: only 200 answers are stored (or the host's
+  :attr:`HostPolicy.cache_statuses`, such as an API's stable 404), for the
+  host's :attr:`HostPolicy.expire_after`; 429 and 5xx never are.  GET and
   POST are cached (a POST's key includes its body).  Secrets (the
   ``Authorization`` header, API keys, tokens, ``mailto``) are never part of
-  a key and are redacted from what is stored;
+  a key and are redacted from what is stored, the requests of followed
+  redirects included;
 * **offline** mode answers from the cache only (expired entries included)
-  and raises :class:`OfflineMiss` otherwise; **refresh** mode ignores what
-  is cached (and overwrites it);
+  and raises :class:`OfflineMiss` otherwise (``cache_only=True`` does the
+  same for one request); **refresh** mode ignores what is cached (and
+  overwrites it);
 * **counters** per host (:class:`HostStats`): requests sent over the
   network, answers from the cache, offline misses, retries, failures.
 
@@ -47,13 +52,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from . import __version__
 
@@ -65,6 +71,8 @@ CACHE_FILE = "http-cache.sqlite"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Only these answers are stored; an error must be asked again next time.
 CACHEABLE_STATUSES = (200,)
+# What a host's policy may add to them: definite answers, never 429 or 5xx.
+STORABLE_STATUSES = (200, 404, 410, 451)
 # Hosts (and their subdomains) with a gap no configuration may shorten.
 MIN_INTERVAL_FLOORS = {"arxiv.org": 3.0}
 
@@ -140,6 +148,15 @@ class HostPolicy:
     which a random half is jittered away; a ``Retry-After`` longer than
     that wins, but one longer than ``max_retry_after`` makes the client
     give up rather than wait (the source then reports the failure).
+
+    ``concurrency`` is how many requests to the host may be in flight at
+    once; it only applies to unpaced hosts (``min_interval`` 0), since a gap
+    between requests means one at a time.  ``fail_fast``: once a request
+    gave up, later requests to the host fail at once (an API that is down
+    stays down for the run); a link checker turns it off, because one
+    broken page says nothing about the next one on the same site.
+    ``cache_statuses`` are the statuses stored for the host (at most
+    :data:`STORABLE_STATUSES`).
     """
 
     min_interval: float = 0.0
@@ -149,6 +166,9 @@ class HostPolicy:
     backoff_cap: float = 60.0
     max_retry_after: float = 300.0
     expire_after: float | None = 30 * 86400.0
+    concurrency: int = 1
+    fail_fast: bool = True
+    cache_statuses: tuple[int, ...] = CACHEABLE_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +193,23 @@ class Reply:
 
 
 class HttpError(Exception):
-    """No usable answer; the message is one line naming the host."""
+    """No usable answer; the message is one line naming the host.
 
-    def __init__(self, message: str, url: str = "", status: int | None = None) -> None:
+    ``headers`` are those of the last answer, if there was one (a source
+    reads its rate-limit headers from them).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str = "",
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class OfflineMiss(HttpError):
@@ -228,6 +259,14 @@ class _Host:
     last_done: float | None = None  # monotonic time the previous request finished
     down: str = ""  # why the host is considered down for the rest of the run
     stats: HostStats = field(default_factory=HostStats)
+    # Only for HostPolicy.concurrency > 1: the slots, and a lock for the counters.
+    slots: threading.BoundedSemaphore | None = None
+    width: int = 1
+    counting: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, name: str, amount: float = 1) -> None:
+        with self.counting:
+            setattr(self.stats, name, getattr(self.stats, name) + amount)
 
 
 # --------------------------------------------------------------------------
@@ -259,6 +298,19 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if when is None:
         return None
     return max(0.0, when.timestamp() - now)
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining`` is 0, else None.
+
+    ``headers`` must look names up case-insensitively (requests' headers do).
+    """
+    if (headers.get("X-RateLimit-Remaining") or "").strip() != "0":
+        return None
+    reset = (headers.get("X-RateLimit-Reset") or "").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?", reset):
+        return None
+    return max(0.0, float(reset) - now)
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -350,7 +402,8 @@ class HttpClient:
         session = requests_cache.CachedSession(
             str(path),
             backend="sqlite",
-            allowable_codes=CACHEABLE_STATUSES,
+            allowable_codes=STORABLE_STATUSES,
+            filter_fn=self._storable,
             allowable_methods=("GET", "HEAD", "POST"),
             ignored_parameters=SECRET_PARAMETERS,
             match_headers=False,
@@ -358,6 +411,7 @@ class HttpClient:
             expire_after=-1,
             wal=True,  # one fsync per write instead of several: a 1,000-record run writes often
         )
+        session.cache.save_response = _redacting(session.cache.save_response)  # type: ignore[method-assign]
         try:
             # Opening succeeds on a read-only or corrupt file; a write tells.
             probe = "bibtools-write-probe"
@@ -368,6 +422,11 @@ class HttpClient:
             raise
         session.headers["User-Agent"] = self.user_agent
         return session
+
+    def _storable(self, response: requests.Response) -> bool:
+        """May this answer be (or stay) stored?  The status the host's policy allows."""
+        host = host_of(getattr(response, "url", "") or "")
+        return response.status_code in self.policy_for(host).cache_statuses
 
     def _warn_cache(self, path: Path, exc: BaseException) -> None:
         reason = str(exc) or type(exc).__name__
@@ -446,6 +505,8 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         expire_after: float | None = None,
         refresh: bool = False,
+        allow_redirects: bool = True,
+        cache_only: bool = False,
     ) -> Reply:
         """Send (or answer from the cache) one request; retries are inside.
 
@@ -455,7 +516,10 @@ class HttpClient:
         host gave no answer but retryable errors.  ``refresh`` bypasses the
         cache for this one request (a source re-asking after an answer it
         distrusts, such as an empty arXiv feed); ``expire_after`` overrides
-        the host policy's expiry for what is stored.
+        the host policy's expiry for what is stored.  ``allow_redirects``
+        False returns a 3xx as the answer (a caller following redirects by
+        hand); ``cache_only`` answers this one request as offline mode would
+        (a source whose budget is spent still uses what it has).
         """
         method = method.upper()
         host = host_of(url)
@@ -464,23 +528,38 @@ class HttpClient:
         prepared = self._session.prepare_request(
             requests.Request(method, url, params=params, data=data, headers=dict(headers or {}))
         )
-        with state.lock:
+        offline = self.offline or cache_only
+        with self._slot(state, policy):
             # Offline, the cache is all there is, whatever ``refresh`` asks.
-            if self.offline or not (self.refresh or refresh):
-                hit = self._from_cache(prepared)
+            if offline or not (self.refresh or refresh):
+                hit = self._from_cache(prepared, stale_ok=offline)
                 if hit is not None:
-                    state.stats.from_cache += 1
+                    state.count("from_cache")
                     return hit
-            if self.offline:
-                state.stats.offline_misses += 1
+            if offline:
+                state.count("offline_misses")
                 raise OfflineMiss(f"{host}: not in the cache (offline)", url)
             if state.down:
-                state.stats.failures += 1
+                state.count("failures")
                 raise Unavailable(state.down, url)
             expiry = policy.expire_after if expire_after is None else expire_after
-            return self._send_with_retries(prepared, policy, state, expiry, refresh or self.refresh)
+            return self._send_with_retries(
+                prepared, policy, state, expiry, refresh or self.refresh, allow_redirects
+            )
 
-    def _from_cache(self, prepared: requests.PreparedRequest) -> Reply | None:
+    def _slot(self, state: _Host, policy: HostPolicy) -> AbstractContextManager[Any]:
+        """What a request to the host holds while it runs: the host lock, or one of its slots."""
+        width = policy.concurrency if policy.min_interval <= 0 else 1
+        if width <= 1:
+            return state.lock
+        with self._hosts_lock:
+            if state.slots is None or state.width != width:
+                state.slots, state.width = threading.BoundedSemaphore(width), width
+            return state.slots
+
+    def _from_cache(
+        self, prepared: requests.PreparedRequest, stale_ok: bool = False
+    ) -> Reply | None:
         if not self.cached:
             return None
         try:
@@ -491,7 +570,7 @@ class HttpClient:
             self._drop_cache(exc)
             return None
         # Offline, a stale answer beats none at all.
-        if response is None or (response.is_expired and not self.offline):
+        if response is None or (response.is_expired and not stale_ok):
             return None
         return _reply(prepared, response, from_cache=True, key=key)
 
@@ -502,16 +581,17 @@ class HttpClient:
         state: _Host,
         expire_after: float | None,
         refresh: bool,
+        allow_redirects: bool = True,
     ) -> Reply:
         host = host_of(prepared.url or "")
         attempt = 0
         while True:
             self._pace(state, policy)
-            state.stats.sent += 1
+            state.count("sent")
             if attempt:
-                state.stats.retries += 1
+                state.count("retries")
             try:
-                response = self._send(prepared, policy, expire_after, refresh)
+                response = self._send(prepared, policy, expire_after, refresh, allow_redirects)
                 problem, retry_after = self._judge(response)
             except (
                 requests.ConnectionError,
@@ -553,13 +633,17 @@ class HttpClient:
         policy: HostPolicy,
         expire_after: float | None,
         refresh: bool,
+        allow_redirects: bool = True,
     ) -> requests.Response:
         if not self.cached:
-            return self._session.send(prepared, timeout=policy.timeout)
+            return self._session.send(
+                prepared, timeout=policy.timeout, allow_redirects=allow_redirects
+            )
         try:
             return self._session.send(
                 prepared,
                 timeout=policy.timeout,
+                allow_redirects=allow_redirects,
                 expire_after=-1 if expire_after is None else expire_after,  # type: ignore[call-arg]
                 force_refresh=refresh,  # type: ignore[call-arg]
             )
@@ -568,13 +652,19 @@ class HttpClient:
         except Exception as exc:
             # sqlite3 or serialisation errors: the cache broke, the request need not.
             self._drop_cache(exc)
-            return self._session.send(prepared, timeout=policy.timeout)
+            return self._session.send(
+                prepared, timeout=policy.timeout, allow_redirects=allow_redirects
+            )
 
     def _judge(self, response: requests.Response) -> tuple[str, float | None]:
         """('' , None) for a final answer; (problem, Retry-After) for a retryable one."""
         if response.status_code not in RETRY_STATUSES:
             return "", None
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
+        now = self.clock.time()
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+        if retry_after is None:
+            # A spent budget (GitHub's 429) comes back when the window resets, not sooner.
+            retry_after = rate_limit_wait(response.headers, now)
         return f"HTTP {response.status_code} {response.reason or ''}".strip(), retry_after
 
     def _give_up(
@@ -585,11 +675,16 @@ class HttpClient:
         problem: str,
         response: requests.Response | None,
     ) -> NoReturn:
-        state.stats.failures += 1
-        # Later requests fail fast instead of sitting through the same backoff.
-        state.down = f"{host} unavailable: {problem}"
+        state.count("failures")
+        message = f"{host} unavailable: {problem}"
+        if self.policy_for(host).fail_fast:
+            # Later requests fail fast instead of sitting through the same backoff.
+            state.down = message
         raise Unavailable(
-            state.down, prepared.url or "", response.status_code if response is not None else None
+            message,
+            prepared.url or "",
+            response.status_code if response is not None else None,
+            response.headers if response is not None else None,
         )
 
     def _backoff(self, policy: HostPolicy, attempt: int) -> float:
@@ -604,7 +699,7 @@ class HttpClient:
             self._sleep(state, wait)
 
     def _sleep(self, state: _Host, seconds: float) -> None:
-        state.stats.waited += seconds
+        state.count("waited", seconds)
         self.clock.sleep(seconds)
 
     def evict(self, reply: Reply) -> None:
@@ -639,6 +734,44 @@ def _reply(
         from_cache=from_cache,
         cache_key=key,
     )
+
+
+_SECRET_LOWER = frozenset(n.lower() for n in SECRET_PARAMETERS)
+
+
+def _redacting(save: Any) -> Any:
+    """``save_response`` that also strips secrets from the redirects' requests.
+
+    requests-cache redacts the request of the answer it stores but keeps
+    ``history`` (the 301s followed on the way) as sent, ``Authorization``
+    included; the hops are replaced by copies without their secrets.
+    """
+
+    def save_response(response: Any, cache_key: str | None = None, expires: Any = None) -> None:
+        if getattr(response, "history", None):
+            # Nothing reads the history after this; the hops' own requests stay intact.
+            response.history = [_scrubbed(hop) for hop in response.history]
+        save(response, cache_key, expires)
+
+    return save_response
+
+
+def _scrubbed(hop: requests.Response) -> requests.Response:
+    from requests_cache.cache_keys import filter_url
+
+    # A shallow copy that keeps ``raw`` (requests-cache reads it); copy.copy would drop it.
+    clean = requests.Response.__new__(requests.Response)
+    clean.__dict__.update(hop.__dict__)
+    clean.headers = CaseInsensitiveDict(
+        {k: v for k, v in hop.headers.items() if k.lower() not in _SECRET_LOWER}
+    )
+    if hop.request is not None:
+        request = hop.request.copy()
+        for name in [n for n in request.headers if n.lower() in _SECRET_LOWER]:
+            del request.headers[name]
+        request.url = filter_url(request.url or "", SECRET_PARAMETERS)
+        clean.request = request
+    return clean
 
 
 def _describe(exc: BaseException) -> str:

@@ -82,11 +82,18 @@ class CodeLink:
     """A link to code or data the paper announced.
 
     ``origin`` says where the link was found (``abstract``, ``code`` field,
-    ``url``...), so a link checker can say why it checked it.
+    ``url``...), so a link checker can say why it checked it.  The other
+    fields describe the repository as its host last reported it.
     """
 
     url: str
     origin: str = ""
+    # What the code host says about the repository (bibtools enrich --sources github).
+    stars: int | None = None
+    license: str = ""  # SPDX id
+    description: str = ""
+    archived: bool | None = None
+    pushed: str = ""  # date of the last push, YYYY-MM-DD
 
 
 # Fields of Record that carry markup (LaTeX-ish rich text, see module docstring).

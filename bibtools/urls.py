@@ -27,6 +27,16 @@ CODE_HOSTS = {
     "huggingface.co": "huggingface",
     "sourceforge.net": "sourceforge",
 }
+# First path segments that are the site's own pages, not an owner.
+_SITE = {"about", "explore", "features", "marketplace", "orgs", "settings", "sponsors", "topics"}
+_SITE_BY_HOST = {
+    "github": _SITE
+    | {"apps", "collections", "customer-stories", "enterprise", "join", "login", "pricing"}
+    | {"notifications", "pulls", "readme", "search", "security", "site", "trending", "users"},
+    "gitlab": _SITE | {"-", "dashboard", "groups", "help", "search", "users"},
+}
+# GitLab sub-pages of a project written without the ``/-/`` separator (older links).
+_GITLAB_PAGES = {"blob", "tree", "raw", "commits", "issues", "merge_requests", "wikis", "releases"}
 
 
 def trim_url(url: str) -> str:
@@ -105,12 +115,24 @@ def repository(url: str) -> Repository | None:
         if len(segments) < 2 or segments[0] in ("papers", "docs", "blog", "api", "models"):
             return None
         return Repository(kind, segments[0], _strip_git(segments[1]), sub)
+    if len(segments) < 2 or segments[0] in _SITE_BY_HOST.get(kind, _SITE):
+        return None
+    if kind == "gitlab":
+        return _gitlab(segments)
+    return Repository(kind, segments[0], _strip_git(segments[1]))
+
+
+def _gitlab(segments: list[str]) -> Repository | None:
+    """GitLab projects sit in nested groups: ``group/sub/project/-/tree/main`` is ``group/sub/project``."""
+    if "-" in segments:
+        segments = segments[: segments.index("-")]
+    else:
+        cut = next((i for i, s in enumerate(segments) if i >= 2 and s in _GITLAB_PAGES), None)
+        if cut is not None:
+            segments = segments[:cut]
     if len(segments) < 2:
         return None
-    reserved = {"orgs", "topics", "features", "about", "settings", "marketplace", "explore", "sponsors"}
-    if segments[0] in reserved:
-        return None
-    return Repository(kind, segments[0], _strip_git(segments[1]))
+    return Repository("gitlab", "/".join(segments[:-1]), _strip_git(segments[-1]))
 
 
 def _strip_git(name: str) -> str:

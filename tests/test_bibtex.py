@@ -317,6 +317,14 @@ def records(draw) -> Record:
             )
         ],
     )
+    if rec.code_links and draw(st.booleans()):
+        first = rec.code_links[0]
+        first.stars = draw(st.integers(0, 10**6))
+        first.license = draw(st.sampled_from(["", "MIT", "Apache-2.0"]))
+        first.description = draw(st.text(alphabet="ab &%_{}$\\é", max_size=12)).strip()
+        first.description = " ".join(first.description.split())
+        first.archived = draw(st.sampled_from([None, True, False]))
+        first.pushed = draw(st.sampled_from(["", "2024-05-01"]))
     if kind in ("article-journal", "paper-conference", "chapter"):
         rec.container_title = draw(MARKUP)
     if kind == "article-journal":

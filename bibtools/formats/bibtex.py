@@ -345,6 +345,29 @@ def _unfold(
     return full, []
 
 
+_CODE_META = ("code_stars", "code_license", "code_description", "code_archived", "code_pushed")
+
+
+def _read_code_meta(rec: Record, values: dict[str, str], extra: dict[str, str]) -> None:
+    present = [name for name in _CODE_META if name in values]
+    if not present:
+        return
+    if not rec.code_links:
+        extra.update({name: values[name] for name in present})
+        return
+    link = rec.code_links[0]
+    stars = values.get("code_stars", "").strip()
+    if stars.isdigit():
+        link.stars = int(stars)
+    elif stars:
+        extra["code_stars"] = values["code_stars"]
+    link.license = plain_value(values.get("code_license", ""))
+    link.description = plain_value(values.get("code_description", ""))
+    archived = values.get("code_archived", "").strip().lower()
+    link.archived = {"true": True, "false": False}.get(archived)
+    link.pushed = values.get("code_pushed", "").strip()
+
+
 def entry_to_record(
     entry_type: str,
     key: str,
@@ -435,6 +458,8 @@ def entry_to_record(
             rec.crossref = value.strip()
         elif name == "code":
             rec.code_links.extend(CodeLink(u, "code") for u in value.split() if u.strip())
+        elif name in _CODE_META:
+            continue  # below, once the code links are known
         elif name in ("affiliations", "affiliation") and not rec.affiliations:
             rec.affiliations = [
                 a for a in (collapse_ws(from_latex(p)) for p in value.split(",")) if a
@@ -508,6 +533,7 @@ def entry_to_record(
         if urls and re.fullmatch(r"\s*\\url\{[^{}]*\}\s*", extra["howpublished"]):
             rec.url = urls[0]
             del extra["howpublished"]
+    _read_code_meta(rec, values, extra)
     if rec.title:
         rec.title = _fold(rec.title, _TITLE_PARTS, extra)
     container_field = next((f for f in ("booktitle", "journaltitle", "journal") if f in values), "")
@@ -752,6 +778,13 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
     add("abstract", tex(rec.abstract))
     if rec.code_links:
         add("code", " ".join(link.url for link in rec.code_links))
+        # What GitHub said about the first repository (enrich --sources github).
+        first = rec.code_links[0]
+        add("code_stars", "" if first.stars is None else str(first.stars))
+        add("code_license", plain(first.license))
+        add("code_description", plain(first.description))
+        add("code_archived", "" if first.archived is None else str(first.archived).lower())
+        add("code_pushed", first.pushed)
     if rec.affiliations:
         add("affiliations", tex(", ".join(rec.affiliations)))
     if extra:

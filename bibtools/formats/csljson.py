@@ -31,7 +31,8 @@ under these keys (each written only when needed, in this order):
                                 ``derived``: the variables the writer filled
                                 in for a preprint (``publisher``, ``number``,
                                 ``DOI``, ``URL``), dropped again on reading
-``code`` (list)                 ``[{"url": ..., "origin": ...}]`` code links
+``code`` (list)                 ``[{"url": ..., "origin": ..., "stars": ...}]``
+                                code links and what their host said
 ``code-announced`` (bool)       ``Record.code_announced``
 ``affiliations`` (list of str)  ``Record.affiliations``
 ``keywords`` (list of str)      the keyword list, when joining it with
@@ -65,7 +66,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dates import parse_iso
-from ..diagnostics import Diagnostics
+from ..diagnostics import TRUNCATED, Diagnostics
 from ..keys import base_key
 from ..markup import from_csl, to_csl
 from ..model import CSL_TYPES, CodeLink, Name, PartialDate, Record
@@ -747,7 +748,7 @@ class _ItemReader:
         rec.crossref = ours.get("crossref", "")
         rec.authors_truncated = ours.get("authors-truncated", False)
         rec.editors_truncated = ours.get("editors-truncated", False)
-        rec.code_links = [CodeLink(c["url"], c.get("origin", "")) for c in ours.get("code", [])]
+        rec.code_links = [_code_link(c) for c in ours.get("code", [])]
         rec.code_announced = ours.get("code-announced", False)
         rec.affiliations = list(ours.get("affiliations", []))
         self._apply_institution(ours, item, rec)
@@ -935,14 +936,33 @@ def _parse_edtf(text: str) -> PartialDate | None:
 
 
 # Shapes of our members of ``custom``; anything else there is another tool's.
+# A code link in custom: its URL, where it was found, what its host said.
+_CODE_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "url": lambda v: isinstance(v, str),
+    "origin": lambda v: isinstance(v, str),
+    "stars": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "license": lambda v: isinstance(v, str),
+    "description": lambda v: isinstance(v, str),
+    "archived": lambda v: isinstance(v, bool),
+    "pushed": lambda v: isinstance(v, str),
+}
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(c, dict)
-        and isinstance(c.get("url"), str)
-        and isinstance(c.get("origin", ""), str)
-        and set(c) <= {"url", "origin"}
+        and "url" in c
+        and all(k in _CODE_FIELDS and _CODE_FIELDS[k](v) for k, v in c.items())
         for c in value
     )
+
+
+def _code_link(data: dict[str, Any]) -> CodeLink:
+    return CodeLink(**{k: v for k, v in data.items() if k in _CODE_FIELDS})
+
+
+def _code_data(link: CodeLink) -> dict[str, Any]:
+    return {k: getattr(link, k) for k in _CODE_FIELDS if getattr(link, k) not in ("", None)}
 
 
 def _is_arxiv(value: Any) -> bool:
@@ -1127,9 +1147,9 @@ class _ItemWriter:
     item: dict[str, Any] = field(default_factory=dict)
     custom: dict[str, Any] = field(default_factory=dict)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, code: str = "") -> None:
         self.diagnostics.warn(
-            self.rec.origin_file or "<output>", self.rec.origin_line, message, self.rec.key
+            self.rec.origin_file or "<output>", self.rec.origin_line, message, self.rec.key, code
         )
 
     def write(self, used: set[str]) -> dict[str, Any]:
@@ -1236,10 +1256,7 @@ class _ItemWriter:
         if rec.crossref:
             custom["crossref"] = rec.crossref
         if rec.code_links:
-            custom["code"] = [
-                {"url": c.url, "origin": c.origin} if c.origin else {"url": c.url}
-                for c in rec.code_links
-            ]
+            custom["code"] = [_code_data(c) for c in rec.code_links]
         if rec.code_announced:
             custom["code-announced"] = True
         if rec.affiliations:
@@ -1315,7 +1332,8 @@ class _ItemWriter:
         if lists:
             self.warn(
                 f"{' and '.join(lists)} list truncated ('and others'): CSL processors cannot show "
-                "'et al.' for it (the marker is kept in custom)"
+                "'et al.' for it (the marker is kept in custom)",
+                code=TRUNCATED,
             )
 
 

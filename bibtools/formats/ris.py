@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ..dates import is_valid, parse_month
-from ..diagnostics import Diagnostics
+from ..diagnostics import TRUNCATED, Diagnostics
 from ..markup import from_plain, to_plain
 from ..model import CodeLink, Name, PartialDate, Record
 from ..names import parse_plain_name
@@ -942,4 +942,5 @@ def _warn_truncated(rec: Record, diags: Diagnostics) -> None:
                 rec.origin_line,
                 f"{who} list truncated by the source; RIS cannot mark it",
                 rec.key,
+                code=TRUNCATED,
             )

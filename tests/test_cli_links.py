@@ -1,0 +1,109 @@
+"""`bibtools links`, `enrich --sources github` and `build --check-links` end to end, on loopback fakes."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+from click.testing import CliRunner
+from fakes.github_server import FakeGitHub, synthetic_repo
+from fakes.web_server import FakeWeb
+
+from bibtools.cli import main
+
+EXAMPLE = str(files("bibtools") / "data" / "example.listing")
+
+
+@pytest.fixture
+def github():
+    with FakeGitHub() as gh:
+        gh.add(synthetic_repo("lab/live", 1, stars=1234, license="MIT"))
+        gh.add(synthetic_repo("lab/old-home", 2, archived=True))
+        gh.move("lab/renamed", synthetic_repo("org/new-name", 3, stars=7))
+        yield gh
+
+
+@pytest.fixture
+def web():
+    with FakeWeb() as server:
+        yield server
+
+
+@pytest.fixture
+def env(github, tmp_path):
+    return {**github.env(), "BIBTOOLS_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def run(env, *args):
+    return CliRunner(env=env).invoke(main, list(args))
+
+
+def bib(tmp_path, web) -> str:
+    ok, gone = web.route("/paper", status=200), web.route("/gone", status=404)
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        f"""
+@misc{{a, title={{Live}}, code={{https://github.com/lab/live/tree/main/src}}, url={{{ok}}}}}
+@misc{{b, title={{Archived}}, note={{Code at https://github.com/lab/old-home.}}}}
+@misc{{c, title={{Moved}}, code={{https://github.com/lab/renamed}}}}
+@misc{{d, title={{Missing}}, code={{https://github.com/lab/never-existed}}, url={{{gone}}}}}
+@misc{{e, title={{Same repo again}}, abstract={{See https://github.com/lab/live.}}}}
+""",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_links_reports_every_status_as_json(env, github, web, tmp_path):
+    result = run(env, "links", bib(tmp_path, web), "--format", "json")
+    assert result.exit_code == 1  # a missing repository and a 404 page fail by default
+    rows = json.loads(result.stdout)["links"]
+    status = {(r["record"], r["url"]): r["status"] for r in rows}
+    assert status[("a", "https://github.com/lab/live/tree/main/src")] == "live"
+    assert status[("b", "https://github.com/lab/old-home")] == "archived"
+    assert status[("c", "https://github.com/lab/renamed")] == "moved"
+    assert status[("d", "https://github.com/lab/never-existed")] == "missing"
+    assert [r["status"] for r in rows if r["url"].endswith("/gone")] == ["missing"]
+    moved = next(r for r in rows if r["record"] == "c")
+    assert moved["new_url"] == "https://github.com/org/new-name"
+    live = next(r for r in rows if r["record"] == "a")
+    assert (live["stars"], live["license"]) == (1234, "MIT")
+    # lab/live is cited twice and asked about once.
+    assert github.count(prefix="/repos/lab/live") == 1
+    assert "links" in result.stderr
+
+
+def test_fail_on_and_markdown_output(env, web, tmp_path):
+    out = tmp_path / "links.md"
+    result = run(env, "links", bib(tmp_path, web), "-o", str(out), "--fail-on", "none")
+    assert result.exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("\n|") >= 7 and "| missing |" in text.replace("**", "")
+    assert run(env, "links", bib(tmp_path, web), "--fail-on", "nonsense").exit_code == 2
+
+
+def test_enrich_sources_github_fills_code_links(env, web, tmp_path):
+    result = run(env, "enrich", bib(tmp_path, web), "--sources", "github", "-t", "csljson")
+    items = {item["id"]: item for item in json.loads(result.stdout)}
+    assert items["a"]["custom"]["code"][0]["stars"] == 1234
+    assert items["c"]["custom"]["code"][0]["url"] == "https://github.com/org/new-name"
+    assert result.exit_code == 1  # the missing repository is named
+    assert "d: not enriched (not-found)" in result.stderr
+
+
+def test_links_on_the_bundled_example_offline_prints_a_table_and_asks_nobody(env, github):
+    result = run({**env, "COLUMNS": "200"}, "links", EXAMPLE, "--format", "table", "--offline")
+    assert github.count() == 0
+    assert "tensor2tensor" in result.stdout and "announced-no-link" in result.stdout
+    assert result.exit_code == 1  # offline: unreachable, honestly
+
+
+def test_build_check_links_writes_both_reports(env, tmp_path):
+    out = tmp_path / "out"
+    result = run(env, "build", "-o", str(out), "--check-links", "--offline")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["links.json", "links.md", "references.bib", "references.json", "references.ris"]
+    report = json.loads((out / "links.json").read_text(encoding="utf-8"))
+    assert {r["record"] for r in report["links"] if r["status"] == "announced-no-link"} == {"wei2022chain"}
+    assert "Links:" in result.stderr
