@@ -68,7 +68,8 @@ def edit_distance(a: str, b: str, limit: int | None = None) -> int:
         if limit is not None and min(current) > limit:
             return limit + 1
         previous = current
-    return previous[-1]
+    distance = previous[-1]
+    return distance if limit is None or distance <= limit else limit + 1
 
 
 def allowed_distance(length: int) -> int:
