@@ -230,6 +230,20 @@ _INHERITED = (
 )
 
 
+# Children that sit inside their parent (a paper in proceedings, a chapter in
+# a book) take its title as their container; other children only inherit.
+_PART_TYPES = {"paper-conference", "chapter", "entry-encyclopedia", "entry-dictionary", "entry"}
+
+
+def _parent_booktitle(parent: Record) -> str:
+    """BibTeX copies the parent's booktitle field; BibLaTeX maps its title."""
+    if parent.extra_format == "bibtex" and "booktitle" in parent.extra:
+        from .markup import from_latex
+
+        return from_latex(parent.extra["booktitle"])
+    return parent.title or parent.container_title
+
+
 def resolve_crossrefs(records: list[Record]) -> Diagnostics:
     """Copy into each child the fields it inherits from its crossref parent.
 
@@ -259,8 +273,13 @@ def resolve_crossrefs(records: list[Record]) -> Diagnostics:
                 )
                 break
             seen.add(parent.key.lower())
-            if not rec.container_title:
-                rec.container_title = parent.title or parent.container_title
+            part = rec.type in _PART_TYPES or (
+                rec.type == "article-journal" and parent.type == "periodical"
+            )
+            if not rec.container_title and part:
+                rec.container_title = _parent_booktitle(parent)
+            elif not rec.title and not part:
+                rec.title = parent.title  # BibTeX and BibLaTeX inherit same-named fields
             if not rec.issued and parent.issued:
                 rec.issued = parent.issued
             for name in _INHERITED:

@@ -41,9 +41,10 @@ FORMAT_COMMANDS = {
     "mkbibitalic": ("<i>", "</i>"),
     "mkbibbold": ("<b>", "</b>"),
     "mkbibquote": ("\u201c", "\u201d"),
+    "enquote": ("\u201c", "\u201d"),
 }
 # What format commands become in plain text (all others: their content).
-PLAIN_WRAP = {"mkbibquote": ("\u201c", "\u201d")}
+PLAIN_WRAP = {"mkbibquote": ("\u201c", "\u201d"), "enquote": ("\u201c", "\u201d")}
 # BibLaTeX commands pylatexenc does not know, as text.
 _BIBLATEX_SYMBOLS = {
     "hyphen": "-",
@@ -51,6 +52,10 @@ _BIBLATEX_SYMBOLS = {
     "psq": "\u00a0f.",
     "psqq": "\u00a0ff.",
     "nopp": "",
+    # Symbols pylatexenc knows only under their \text... names.
+    "S": "\u00a7",
+    "P": "\u00b6",
+    "copyright": "\u00a9",
 }
 # Old-style declarations, ``{\em text}``, become the command form.
 DECLARATIONS = {
@@ -73,7 +78,7 @@ VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
 # Logos that LaTeX typesets: kept as commands in BibTeX, words elsewhere.
 LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
 
-_NEEDS_DECODE = re.compile(r"[\\~]|--|``|''|\{\}")
+_NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
 # Not \s: a non-breaking space (from ~) is content, not layout.
 _WS = re.compile(r"[ \t\n\r\f\v]+")
 
@@ -113,6 +118,7 @@ def _symbol_table() -> dict[str, str]:
     table.update(_BIBLATEX_SYMBOLS)
     table["textasciicircum"] = "^"
     table["textasciitilde"] = "~"
+    table["textasciigrave"] = "`"
     table["textdollar"] = "\\$"
     table["textbraceleft"] = "\\{"
     table["textbraceright"] = "\\}"
@@ -166,9 +172,13 @@ class _Decoder:
                 else:
                     out.append("\u2013")
                     self.i += 2
-            elif c == "`" and s.startswith("``", self.i):
-                out.append("\u201c")
-                self.i += 2
+            elif c == "`":
+                if s.startswith("``", self.i):
+                    out.append("\u201c")
+                    self.i += 2
+                else:  # a lone ` is TeX's opening single quote
+                    out.append("\u2018")
+                    self.i += 1
             elif c == "'" and s.startswith("''", self.i):
                 out.append("\u201d")
                 self.i += 2
@@ -383,8 +393,10 @@ _TO_LATEX = {
     "\u2014": "---",
     "\u201c": "``",
     "\u201d": "''",
+    "\u2018": "`",
+    "`": "\\textasciigrave{}",
 }
-_LATEX_SPECIAL = re.compile(r"[&%#_~^\u00a0\u2013\u2014\u201c\u201d]")
+_LATEX_SPECIAL = re.compile(r"[&%#_~^\u00a0\u2013\u2014\u201c\u201d\u2018`]")
 
 
 @lru_cache(maxsize=4096)
@@ -470,10 +482,34 @@ def math_to_text(math: str) -> str:
 _CSL_ESCAPES = {"\\{": "{", "\\}": "}", "\\$": "$", "\\\\": "\\"}
 
 
-def _render(markup: str, html: bool) -> str:
-    """Walk markup; emit plain text, or CSL's HTML-like markup when ``html``."""
+_CONTROL_WORD = re.compile(r"\\([A-Za-z]+)")
+_SPACES = re.compile(r"[ \t\n]*")
+_DIMENSION = re.compile(r"\s*(?:\{[^{}]*\}|-?[\d.]+\s*(?:em|ex|pt|mm|cm|in|mu|sp|bp|pc)? ?)")
+# Commands whose argument is for TeX's eyes only: a sort key, a dimension,
+# an environment name.
+_SKIP_ARGUMENT = {
+    "noopsort",
+    "SortNoop",
+    "sortnoop",
+    "NoOp",
+    "begin",
+    "end",
+    "hyphenation",
+    "label",
+}
+_SKIP_DIMENSION = {"kern", "raise", "lower", "hskip", "vskip", "hspace", "vspace", "mkern", "mskip"}
+
+
+def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
+    """Walk markup; emit plain text, or CSL's HTML-like markup when ``html``.
+
+    An unknown command's name means nothing outside LaTeX: it is dropped and
+    its arguments are shown (pandoc does the same), unless ``keep_unknown``
+    (names: ``\\Thanh`` is better shown as "Thanh" than not at all).
+    """
     out: list[str] = []
     stack: list[str] = []  # closing tags for open groups
+    pending: list[str] = []  # closing tags of declarations at the top level
     i, n = 0, len(markup)
     while i < n:
         c = markup[i]
@@ -483,33 +519,53 @@ def _render(markup: str, html: bool) -> str:
                 out.append(_CSL_ESCAPES[two])
                 i += 2
                 continue
-            m = re.compile(r"\\([A-Za-z]+)").match(markup, i)
-            if m:
-                name = m.group(1)
-                end = m.end()
-                if name in FORMAT_COMMANDS and end < n and markup[end] == "{":
-                    open_tag, close_tag = (
-                        FORMAT_COMMANDS[name] if html else PLAIN_WRAP.get(name, ("", ""))
-                    )
-                    out.append(open_tag)
-                    stack.append(close_tag)
-                    i = end + 1
-                    continue
-                if name in LOGOS:
-                    out.append(LOGOS[name])
-                    i = end + 2 if markup.startswith("{}", end) else end
-                    continue
-                if name in VERBATIM_COMMANDS and end < n and markup[end] == "{":
-                    close = _matching_brace(markup, end)
-                    out.append(markup[end + 1 : close])
-                    i = close + 1
-                    continue
-                # An unknown command (\method{}, \bibstring{x}): its name means
-                # nothing outside LaTeX, its arguments are text (pandoc agrees).
-                i = end
+            m = _CONTROL_WORD.match(markup, i)
+            if not m:  # a control symbol left over (an accent without a letter)
+                out.append(markup[i + 1])
+                i += 2
                 continue
-            out.append(c)
-            i += 1
+            name, end = m.group(1), m.end()
+            braced = end < n and markup[end] == "{"
+            if name in FORMAT_COMMANDS and braced:
+                open_tag, close_tag = (
+                    FORMAT_COMMANDS[name] if html else PLAIN_WRAP.get(name, ("", ""))
+                )
+                out.append(open_tag)
+                stack.append(close_tag)
+                i = end + 1
+                continue
+            if name == "href" and braced:
+                # \href{url}{text}: the text is what a reader sees.
+                i = _matching_brace(markup, end) + 1
+                if i < n and markup[i] == "{":
+                    stack.append("")
+                    i += 1
+                continue
+            if name in VERBATIM_COMMANDS and braced:
+                close = _matching_brace(markup, end)
+                out.append(markup[end + 1 : close])
+                i = close + 1
+                continue
+            if name in _SKIP_ARGUMENT and braced:
+                i = _matching_brace(markup, end) + 1
+                continue
+            if name in _SKIP_DIMENSION:
+                i = _DIMENSION.match(markup, end).end()  # type: ignore[union-attr]
+                continue
+            if name in DECLARATIONS and html:
+                open_tag, close_tag = FORMAT_COMMANDS[DECLARATIONS[name]]
+                out.append(open_tag)
+                if stack:
+                    stack[-1] = close_tag + stack[-1]
+                else:
+                    pending.append(close_tag)
+            elif name in LOGOS or name.upper().endswith("TEX"):  # \LuaTeX, \AMSTEX too
+                out.append(LOGOS.get(name, name))
+            elif keep_unknown and name not in DECLARATIONS:
+                out.append(name)
+            # TeX eats the spaces after a control word; {} stops it.
+            eaten = _SPACES.match(markup, end)
+            i = end + 2 if markup.startswith("{}", end) else eaten.end()  # type: ignore[union-attr]
         elif c == "{":
             if markup.startswith("{}", i):  # an empty group, as in \method{}
                 i += 2
@@ -539,28 +595,33 @@ def _render(markup: str, html: bool) -> str:
             out.append(markup[i:j])
             i = j
     out.extend(reversed(stack))
+    out.extend(reversed(pending))
     return "".join(out)
 
 
 def _matching_brace(text: str, start: int) -> int:
     depth = 0
-    for j in range(start, len(text)):
-        if text[j] == "\\":
+    j = start
+    while j < len(text):
+        ch = text[j]
+        if ch == "\\":
+            j += 2
             continue
-        if text[j] == "{":
+        if ch == "{":
             depth += 1
-        elif text[j] == "}":
+        elif ch == "}":
             depth -= 1
             if depth == 0:
                 return j
+        j += 1
     return len(text) - 1
 
 
-def to_plain(markup: str) -> str:
+def to_plain(markup: str, keep_unknown: bool = False) -> str:
     """Markup as plain Unicode text (RIS, keys, matching, messages)."""
     if not any(ch in markup for ch in "\\{}$"):
         return markup
-    return _render(markup, html=False)
+    return _render(markup, html=False, keep_unknown=keep_unknown)
 
 
 def to_csl(markup: str) -> str:

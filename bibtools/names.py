@@ -22,7 +22,8 @@ from .model import Name
 def _plain(parts: list[str]) -> str:
     # BibTeX reads ~ in a name as a space between name tokens, so a
     # non-breaking space inside a name part is one too.
-    return to_plain(from_latex(" ".join(parts))).replace("\u00a0", " ")
+    # An unknown command in a name (\Thanh, a preamble macro) shows as its name.
+    return to_plain(from_latex(" ".join(parts)), keep_unknown=True).replace("\u00a0", " ")
 
 
 def _fully_braced(text: str) -> bool:
@@ -57,21 +58,31 @@ def _parse_extended(raw: str) -> Name:
     return name
 
 
+# bibtexparser's name splitting drops a backslash right after " and " and
+# splits at the ~ of the accent command \~; shield both while splitting.
+def _shield(text: str) -> str:
+    return text.replace("\\~", "\x01\x02").replace("\\", "\x01")
+
+
+def _unshield(text: str) -> str:
+    return text.replace("\x02", "~").replace("\x01", "\\")
+
+
 def parse_bibtex_name(raw: str) -> Name:
-    raw = raw.strip()
+    raw = _unshield(raw).strip()
     if _fully_braced(raw):
         return Name(literal=_plain([raw[1:-1]]))
     if _EXTENDED.match(raw):
         return _parse_extended(raw)
     try:
-        parts = parse_single_name_into_parts(raw, strict=False)
+        parts = parse_single_name_into_parts(_shield(raw), strict=False)
     except InvalidNameError:
         return Name(literal=_plain([raw]))
     name = Name(
-        family=_plain(parts.last),
-        given=_plain(parts.first),
-        particle=_plain(parts.von),
-        suffix=_plain(parts.jr),
+        family=_plain([_unshield(p) for p in parts.last]),
+        given=_plain([_unshield(p) for p in parts.first]),
+        particle=_plain([_unshield(p) for p in parts.von]),
+        suffix=_plain([_unshield(p) for p in parts.jr]),
     )
     if not name.family and not name.given:
         return Name(literal=_plain([raw]))
@@ -80,12 +91,13 @@ def parse_bibtex_name(raw: str) -> Name:
 
 def parse_bibtex_names(value: str) -> tuple[list[Name], bool]:
     """``A and B and others`` -> ([A, B], truncated=True)."""
-    raws = split_multiple_persons_names(value)
+    raws = [_unshield(r) for r in split_multiple_persons_names(_shield(value))]
     truncated = False
     if raws and raws[-1].strip().lower() == "others":
         truncated = True
         raws = raws[:-1]
-    return [parse_bibtex_name(r) for r in raws if r.strip()], truncated
+    names = [parse_bibtex_name(r) for r in raws if r.strip(" ,")]
+    return [n for n in names if n.display().strip()], truncated
 
 
 def parse_plain_name(text: str, suffix_last: bool = False) -> Name:

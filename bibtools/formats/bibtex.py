@@ -140,6 +140,27 @@ FROM_CSL_BIBLATEX = {
 }
 _ISSUE_TYPES = {"article-journal", "article-magazine", "article-newspaper", "periodical"}
 _SERIES_TYPES = {"book", "chapter", "paper-conference", "entry-encyclopedia"}
+_THESIS_GENRES = {"phdthesis": "PhD thesis", "mastersthesis": "Master's thesis"}
+_GENRE_KEYS = {
+    "phdthesis": "PhD thesis",
+    "mathesis": "Master's thesis",
+    "bathesis": "Bachelor's thesis",
+    "candthesis": "Candidate thesis",
+    "techreport": "Technical report",
+    "resreport": "Research report",
+    "software": "Computer software",
+    "datacd": "Data CD",
+    "audiocd": "Audio CD",
+}
+_BOOKS = {
+    "book",
+    "mvbook",
+    "proceedings",
+    "mvproceedings",
+    "collection",
+    "mvcollection",
+    "reference",
+}
 
 # Fields read into model slots; everything else lands in Record.extra.
 _MARKUP = {
@@ -149,7 +170,6 @@ _MARKUP = {
     "series": "collection_title",
     "publisher": "publisher",
     "address": "publisher_place",
-    "location": "publisher_place",
     "edition": "edition",
     "abstract": "abstract",
     "note": "note",
@@ -178,7 +198,7 @@ _GENERATED_PREPRINT = re.compile(r"^arXiv preprint(?: arXiv:\S+| \([^)]*\))?$")
 
 def plain_value(value: str) -> str:
     """A field that is plain text in the model (volume, pages): LaTeX decoded, no braces."""
-    if "\\" in value or "{" in value or "~" in value:
+    if "\\" in value or "{" in value or "~" in value or "--" in value:
         return to_plain(from_latex(value))
     return collapse_ws(value)
 
@@ -273,7 +293,7 @@ def _parse_year(value: str) -> PartialDate:
     m = re.fullmatch(r"(\d{4})\s*(?:-{1,3}|\u2013|/)\s*(\d{4})", value)
     if m:
         return PartialDate(int(m.group(1)), end=PartialDate(int(m.group(2))))
-    return PartialDate(literal=value)
+    return PartialDate(literal=plain_value(value))
 
 
 def _parse_date_field(value: str) -> PartialDate | None:
@@ -301,7 +321,10 @@ def _apply_month(date: PartialDate, value: str, extra: dict[str, str]) -> None:
     if month is not None:
         date.month = month
         return
-    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2})|(\d{1,2})\s+([A-Za-z]+)\.?", text)
+    m = re.fullmatch(
+        r"([A-Za-z]+)\.?,?\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th)?\.?\s+([A-Za-z]+)\.?",
+        text,
+    )
     if m:
         name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         month = parse_month(name)
@@ -323,10 +346,15 @@ _CONTAINER_PARTS = {
 }
 
 
+def _sep(base: str, sep: str) -> str:
+    # BibLaTeX adds no ": " after a title that already ends in ? or !.
+    return " " if base.rstrip().endswith(("?", "!", ".")) else sep
+
+
 def _fold(base: str, parts: tuple[tuple[str, str], ...], extra: dict[str, str]) -> str:
     for name, sep in parts:
         if name in extra:
-            base += sep + from_latex(extra[name])
+            base += _sep(base, sep) + from_latex(extra[name])
     return base
 
 
@@ -339,9 +367,14 @@ def _unfold(
     ends with its parts (it was edited), the parts are dropped instead.
     """
     present = [(name, sep) for name, sep in parts if name in extra]
-    suffix = "".join(sep + from_latex(extra[name]) for name, sep in present)
-    if present and full.endswith(suffix) and len(full) > len(suffix):
-        return full[: len(full) - len(suffix)], [name for name, _ in present]
+    if not present:
+        return full, []
+    tail = "".join(from_latex(extra[name]) for name, _ in present)
+    # Try every split point that could have produced ``full``.
+    for cut in range(len(full) - len(tail), 0, -1):
+        base = full[:cut].rstrip(":. ")
+        if base and _fold(base, parts, extra) == full:
+            return base, [name for name, _ in present]
     return full, []
 
 
@@ -402,29 +435,18 @@ def entry_to_record(
 
     for name, value in values.items():
         if name in _MARKUP:
-            setattr(rec, _MARKUP[name], from_latex(value))
+            if getattr(rec, _MARKUP[name]):  # address and location both given
+                extra[name] = value
+            else:
+                setattr(rec, _MARKUP[name], from_latex(value))
         elif name in _VERBATIM:
             setattr(rec, _VERBATIM[name], plain_value(value))
         elif name == "author":
             rec.authors, rec.authors_truncated = parse_bibtex_names(value)
         elif name == "editor":
             rec.editors, rec.editors_truncated = parse_bibtex_names(value)
-        elif name in ("journal", "journaltitle"):
-            if rec.container_title:
-                extra[name] = value
-            else:
-                rec.container_title = from_latex(value)
-        elif name == "booktitle":
-            if rec.container_title or etype in (
-                "book",
-                "mvbook",
-                "proceedings",
-                "collection",
-                "inbook",
-            ):
-                extra[name] = value
-            else:
-                rec.container_title = from_latex(value)
+        elif name in ("journal", "journaltitle", "booktitle"):
+            continue  # below: which one is the container depends on the type
         elif name == "number":
             # One BibTeX field, three meanings, told apart by the entry type.
             if rec.type in _ISSUE_TYPES or etype == "article":
@@ -443,7 +465,10 @@ def entry_to_record(
             else:
                 rec.institution = from_latex(value)
         elif name == "type":
-            rec.genre = from_latex(value)
+            # BibLaTeX's localisation keys (phdthesis, mathesis) name a genre.
+            rec.genre = _GENRE_KEYS.get(value.strip().lower(), "") or from_latex(value)
+            if rec.genre != from_latex(value):
+                extra["type"] = value  # written back as given
         elif name == "doi":
             rec.doi = normalise_doi(value)
         elif name == "url":
@@ -464,6 +489,8 @@ def entry_to_record(
             rec.affiliations = [
                 a for a in (collapse_ws(from_latex(p)) for p in value.split(",")) if a
             ]
+        elif name == "location":
+            continue  # below, once address is known
         elif name in ("year", "date", "month", "day"):
             continue  # below, once all of them are known
         elif name in ("eprint", "archiveprefix", "eprinttype", "primaryclass", "eprintclass"):
@@ -471,6 +498,26 @@ def entry_to_record(
         else:
             extra[name] = value
 
+    # BibLaTeX's location is BibTeX's address; ACM exports give both, and then
+    # address is the publisher's place and location the event's.
+    if "location" in values:
+        if rec.publisher_place:
+            extra["location"] = values["location"]
+        else:
+            rec.publisher_place = from_latex(values["location"])
+    # The container: an article's journal, anything else's booktitle (a
+    # @book's booktitle is its own title repeated for crossref children).
+    if etype in ("article", "periodical"):
+        order = ("journal", "journaltitle", "booktitle")
+    else:
+        order = ("booktitle", "journal", "journaltitle")
+    for name in order:
+        if name not in values:
+            continue
+        if rec.container_title or (etype in _BOOKS and name == "booktitle"):
+            extra[name] = values[name]
+        else:
+            rec.container_title = from_latex(values[name])
     # Dates: a BibLaTeX date wins over year/month/day.
     if "date" in values:
         parsed = _parse_date_field(values["date"])
@@ -496,6 +543,8 @@ def entry_to_record(
             if name in values and "date" in values and parsed is not None:
                 extra[name] = values[name]
     rec.issued = date
+    if not rec.genre and etype in _THESIS_GENRES:
+        rec.genre = _THESIS_GENRES[etype]  # the writer drops it again for these types
 
     # arXiv: eprint + archivePrefix/eprinttype, or an arXiv DOI or URL.
     prefix = (values.get("archiveprefix") or values.get("eprinttype") or "").strip().lower()
@@ -551,6 +600,10 @@ def entry_to_record(
     return rec
 
 
+# "title = {A}\n  file = {B}": the splitter reads both as one value.
+_MISSING_COMMA = re.compile(r"[}\"]\s*\n\s*[A-Za-z][\w-]*\s*=\s*[{\"\d]")
+
+
 def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
@@ -599,6 +652,13 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         line = _line(entry.start_line)
         fields = []
         for f in entry.fields:
+            if isinstance(f.value, str) and _MISSING_COMMA.search(f.value):
+                diags.warn(
+                    source,
+                    _line(f.start_line),
+                    f"field {f.key!r} runs into the next field: a comma is missing after its value",
+                    entry.key,
+                )
             undefined = []
             value = (
                 evaluate(f.value, macros, undefined) if isinstance(f.value, str) else str(f.value)
@@ -745,6 +805,8 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
         "master’s thesis",
     ):
         genre = ""  # implied by the entry type
+    if "type" in extra and _GENRE_KEYS.get(extra["type"].strip().lower()) == genre:
+        genre = ""  # the localisation key in extra is written instead
     add("type", tex(genre))
     add("eventtitle", tex(rec.event))
     add("doi", rec.doi)
