@@ -375,7 +375,12 @@ def from_latex(text: str) -> str:
     """Decode a BibTeX field value into markup."""
     if not _NEEDS_DECODE.search(text) and ("}" not in text or _balanced(text)):
         return collapse_ws(text)
-    return _Decoder(text).run()
+    try:
+        return _Decoder(text).run()
+    except RecursionError:
+        # Braces nested thousands deep: keep the text as written (it is
+        # balanced, so still valid markup) rather than lose the record.
+        return collapse_ws(text) if _balanced(text) else collapse_ws(text.replace("{", "").replace("}", ""))
 
 
 # --------------------------------------------------------------------------

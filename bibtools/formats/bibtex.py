@@ -634,12 +634,14 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             if isinstance(dup, Entry):
                 entries.append(dup)
         elif isinstance(block, ParsingFailedBlock):
-            result.detected += 1
             raw = (block.raw or "").lstrip()
             m = re.match(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)", raw)
             what = f"@{m.group(1)}{{{m.group(2)}" if m else raw[:30]
             if m and m.group(1).lower() in ("string", "preamble", "comment"):
-                result.detected -= 1
+                # Not a record: nothing is lost but what the block defined.
+                diags.warn(source, _line(block.start_line), f"{what}: incomplete block skipped")
+                continue
+            result.detected += 1
             diags.error(
                 source,
                 _line(block.start_line),
