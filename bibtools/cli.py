@@ -321,7 +321,7 @@ def _print_changes(changes: Sequence[Any]) -> None:
     default="arxiv",
     show_default=True,
     metavar="LIST",
-    help="Comma-separated: arxiv, github.",
+    help="Comma-separated: arxiv, github, published.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the changes per record; write no records.")
 @click.option(
@@ -352,7 +352,7 @@ def enrich(
     dialect: str,
     rekey: bool,
 ) -> None:
-    """Complete INPUT records from arXiv: full author lists, ids, DOIs, categories.
+    """Complete INPUT records: full author lists, arXiv ids, DOIs, code links, venues.
 
     Records with an arXiv id are looked up 100 to a request; the others by
     exact title, accepted only when an author's family name matches too.
@@ -360,9 +360,16 @@ def enrich(
     instead (--dry-run, --report).  Requests are cached (24 h for arXiv);
     a second run over the same input makes none.
 
+    Sources: arxiv (authors, ids, DOI, categories), github (stars, licence,
+    moved repositories; see links), published (the version of record of a
+    preprint, from the arXiv journal reference, Semantic Scholar, DBLP and
+    Crossref; applied only when title and authors agree).
+
     \b
     Environment: BIBTOOLS_ARXIV_API, BIBTOOLS_ARXIV_DELAY (seconds between
-    requests, at least 3 for arxiv.org), BIBTOOLS_CACHE_DIR.
+    requests, at least 3 for arxiv.org), BIBTOOLS_GITHUB_API, GITHUB_TOKEN,
+    BIBTOOLS_S2_API, S2_API_KEY, BIBTOOLS_DBLP_API, BIBTOOLS_CROSSREF_API,
+    BIBTOOLS_CONTACT_EMAIL (Crossref's polite pool), BIBTOOLS_CACHE_DIR.
 
     Exit status 1 when some records could not be enriched (named on stderr).
     """

@@ -1,6 +1,7 @@
 """Complete records from metadata sources, under a merge policy that never hides a change.
 
-:func:`enrich` runs the sources (today: ``arxiv``) over a list of records
+:func:`enrich` runs the sources (``arxiv``, ``github``, ``published``: preprint ->
+version of record, see :mod:`bibtools.published`) over a list of records
 and returns an :class:`EnrichResult`: new records (the input is never
 mutated; a record nothing changed in is returned as the same object), one
 :class:`RecordReport` per record with its :class:`Outcome`, every
@@ -74,7 +75,7 @@ if TYPE_CHECKING:
     from .http import HostStats, HttpClient
     from .sources.arxiv import ArxivClient, ArxivEntry
 
-SOURCES = ("arxiv", "github")
+SOURCES = ("arxiv", "github", "published")
 
 ProgressFn = Callable[[int, int, str], None]
 """``progress(done, total, description)``: records settled so far, out of all records."""
@@ -152,6 +153,8 @@ class RecordReport:
     candidates: list[str] = field(default_factory=list)  # arXiv ids, for ambiguous records
     changes: list[Change] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # per source
+    # Why a published version was (or was not) applied: see bibtools.published.Evidence.
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +166,7 @@ class RecordReport:
             "matched_by": self.how,
             "candidates": list(self.candidates),
             "changes": [c.as_dict() for c in self.changes],
+            **({"evidence": [dict(e) for e in self.evidence]} if self.evidence else {}),
         }
 
 
@@ -270,7 +274,9 @@ def enrich(
 
     ``http`` carries the cache/offline/refresh settings (default:
     :meth:`HttpClient.from_env`, closed again at the end); ``env`` replaces
-    ``os.environ`` for ``BIBTOOLS_ARXIV_API``/``_DELAY``/``BIBTOOLS_CACHE_DIR``;
+    ``os.environ`` for ``BIBTOOLS_ARXIV_API``/``_DELAY``/``BIBTOOLS_CACHE_DIR`` (and the
+    ``published`` source's ``BIBTOOLS_S2_API``, ``S2_API_KEY``, ``BIBTOOLS_DBLP_API``,
+    ``BIBTOOLS_CROSSREF_API``, ``BIBTOOLS_CONTACT_EMAIL``);
     ``arxiv`` replaces the arXiv client built from ``env`` (tests tune it).
     Records should have their citation keys assigned first, so that the
     changes name them.
@@ -292,6 +298,8 @@ def enrich(
             _arxiv_pass(run, arxiv or ArxivClient.from_env(client, env))
         if "github" in sources:
             _github_pass(run, client, env)
+        if "published" in sources:
+            _published_pass(run, client, env)
         stats = stats_delta(client.snapshot(), before)
         # All of them, not only this run's: a cache that failed to open earlier is still missing.
         warnings = list(client.warnings)
@@ -339,14 +347,41 @@ def _github_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) -> 
         report_row.changes.extend(mine)
         statuses = {row.status for row in rows}
         if statuses & {LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE}:
-            failed = next(r for r in rows if r.status in (LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE))
-            run.settle(i, "github", Outcome.FAILED, f"GitHub: {failed.url}: {failed.message or failed.status.value}")
+            failed = next(
+                r for r in rows if r.status in (LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE)
+            )
+            run.settle(
+                i,
+                "github",
+                Outcome.FAILED,
+                f"GitHub: {failed.url}: {failed.message or failed.status.value}",
+            )
         elif statuses == {LinkStatus.MISSING}:
             run.settle(i, "github", Outcome.NOT_FOUND, f"GitHub: {rows[0].url} does not exist")
         elif any(c.applied for c in mine):
             run.settle(i, "github", Outcome.ENRICHED)
         else:
             run.settle(i, "github", Outcome.UNCHANGED)
+
+
+# --------------------------------------------------------------------------
+# Published versions
+
+
+def _published_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) -> None:
+    """Turn preprints into their version of record where one is safely found (see published.py)."""
+    from .published import PublishedResolver, apply_resolution
+
+    resolver = PublishedResolver.from_env(http, env)
+    verdicts = resolver.resolve(run.records, lambda n: run.advance(n, "published versions"))
+    for i, verdict in enumerate(verdicts):
+        report = run.reports[i]
+        applied = apply_resolution(run.records[i], verdict, report.key)
+        run.records[i] = applied.record
+        report.changes.extend(applied.changes)
+        report.candidates.extend(applied.candidates)
+        report.evidence.extend(applied.evidence)
+        run.settle(i, "published", applied.outcome, applied.message)
 
 
 # --------------------------------------------------------------------------

@@ -176,9 +176,10 @@ class Record:
 
     @property
     def is_preprint(self) -> bool:
-        return bool(self.arxiv_id) or (
-            self.type == "article" and bool(self.arxiv_primary_class) and not self.container_title
-        )
+        """An arXiv paper not (yet) known in a published version."""
+        if self.type not in ("article", "document", "manuscript"):
+            return False  # a journal article or conference paper that is also on arXiv
+        return bool(self.arxiv_id) or (bool(self.arxiv_primary_class) and not self.container_title)
 
     def location(self) -> str:
         """``FILE:LINE`` of the record's origin, for messages."""
