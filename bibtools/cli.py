@@ -128,6 +128,17 @@ def _write_options(func: F) -> F:
     return func
 
 
+def _dedupe(result: ConvertResult, quiet: bool) -> None:
+    """Merge duplicate records in place (--dedupe), reporting what merged."""
+    from .dedupe import merge
+
+    merged = merge(result.records)
+    _report(merged.diagnostics, quiet)
+    result.records = merged.records
+    if not quiet:
+        click.echo(merged.summary(), err=True)
+
+
 def _summarise_truncated(records: Sequence[Any]) -> str | None:
     truncated = [r.key for r in records if r.authors_truncated]
     if not truncated:
@@ -151,6 +162,7 @@ def _summarise_truncated(records: Sequence[Any]) -> str | None:
     "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
 )
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
+@click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @_read_options
@@ -160,6 +172,7 @@ def convert(
     to_format: str | None,
     output: str | None,
     strict: bool,
+    dedupe: bool,
     force: bool,
     quiet: bool,
     from_format: str | None,
@@ -186,6 +199,10 @@ def convert(
     if output and not force:
         ensure_not_input(output, list(inputs))
     result = read_inputs(list(inputs), from_format, as_of=as_of)
+    if dedupe:
+        _report(result.diagnostics, quiet)
+        result.diagnostics.clear()
+        _dedupe(result, quiet)
     code = _write(
         result,
         fmt,
@@ -534,6 +551,7 @@ def links(
     help="Complete the records from arXiv first (see enrich).",
 )
 @click.option("--check-links", is_flag=True, help="Also write links.md and links.json (see links).")
+@click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @_network_options
 @_read_options
 @_write_options
@@ -543,6 +561,7 @@ def build(
     quiet: bool,
     do_enrich: bool,
     check_links: bool,
+    dedupe: bool,
     offline: bool,
     refresh: bool,
     cache_dir: str | None,
@@ -568,6 +587,8 @@ def build(
         paths = list(inputs) or [str(example)]
         result = read_inputs(paths, from_format, as_of=as_of)
     _report(result.diagnostics, quiet)
+    if dedupe:
+        _dedupe(result, quiet)
     not_enriched = 0
     if do_enrich:
         from .keys import assign_keys
@@ -633,6 +654,173 @@ def build(
     if result.skipped:
         click.echo(f"{result.skipped} record(s) skipped: see the messages above.", err=True)
     sys.exit(EXIT_PROBLEMS if result.skipped or not_enriched or failing_links else EXIT_OK)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-t",
+    "--to",
+    "to_format",
+    metavar="FORMAT",
+    help="Output format [default: from -o, else bibtex].",
+)
+@click.option(
+    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
+)
+@click.option(
+    "--key-map", metavar="FILE.json", help="Write the old -> new citation keys of merged entries."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print each group of duplicates and the merged fields; write nothing.",
+)
+@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
+@click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@_read_options
+@_write_options
+def merge(
+    inputs: tuple[str, ...],
+    to_format: str | None,
+    output: str | None,
+    key_map: str | None,
+    dry_run: bool,
+    force: bool,
+    quiet: bool,
+    from_format: str | None,
+    as_of: dt.date | None,
+    ascii_only: bool,
+    dialect: str,
+    rekey: bool,
+) -> None:
+    """Merge INPUT files into one bibliography, one entry per paper.
+
+    Duplicates are found by DOI, by arXiv id (any version), or by title AND
+    an author in common AND years at most one apart; never by title alone.
+    A merged entry keeps the union of the fields, the published version's
+    venue, pages and DOI, the arXiv fields, the most complete author list,
+    and the first input's key; --key-map records every key that went away,
+    for `bibtools rekey`.
+    """
+    from .convert import ensure_not_input, output_format, read_inputs
+    from .dedupe import describe
+    from .dedupe import merge as merge_records
+    from .files import write_atomic
+
+    fmt = output_format(output, to_format or (None if output else "bibtex"))
+    if output and not force:
+        ensure_not_input(output, list(inputs))
+    result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _report(result.diagnostics, quiet)
+    merged = merge_records(result.records)
+    _report(merged.diagnostics, quiet)
+    if dry_run:
+        click.echo(describe(merged))
+    else:
+        result.records = merged.records
+        _write(
+            result,
+            fmt,
+            output,
+            strict=False,
+            quiet=quiet,
+            ascii_only=ascii_only,
+            dialect=dialect,
+            rekey=rekey,
+        )
+        if key_map:
+            write_atomic(key_map, merged.key_map_json())
+    click.echo(merged.summary(), err=True)
+    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+
+
+@main.command(name="rekey")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--map",
+    "map_path",
+    required=True,
+    metavar="FILE.json",
+    help="The key map `bibtools merge --key-map` wrote.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--no-backup", is_flag=True, help="Do not keep FILE.bak.")
+def rekey_command(files: tuple[str, ...], map_path: str, dry_run: bool, no_backup: bool) -> None:
+    """Rewrite citation keys in LaTeX and Markdown FILEs from a key map.
+
+    Rewrites the keys of \\cite-family commands in .tex files and pandoc's
+    @key citations in .md files; a copy of each changed file is kept as
+    FILE.bak unless --no-backup.
+    """
+    from .files import read_input
+    from .rekey import load_key_map, rekey_file
+
+    text, _encoding = read_input(map_path)
+    key_map = load_key_map(text, map_path)
+    for path in files:
+        done = rekey_file(path, key_map, dry_run=dry_run, backup=not no_backup)
+        for replacement in done.replacements:
+            click.echo(str(replacement))
+        click.echo(done.summary(), err=True)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--fix", is_flag=True, help="Apply the safe fixes to BibTeX inputs, in place, and report each."
+)
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--ignore", metavar="CODES", help="Comma-separated check codes to skip.")
+@click.option(
+    "--select", metavar="CODES", help="Comma-separated check codes to run (default: all)."
+)
+@click.option(
+    "-f", "--from", "from_format", metavar="FORMAT", help="Input format [default: detected]."
+)
+def lint(
+    inputs: tuple[str, ...],
+    fix: bool,
+    report_format: str,
+    ignore: str | None,
+    select: str | None,
+    from_format: str | None,
+) -> None:
+    """Check INPUT bibliographies for problems that break a build or a citation.
+
+    Unprotected acronyms, unescaped & % # _, truncated author lists,
+    preprints with a published version, missing DOIs and required fields,
+    duplicate keys and entries, inconsistent venues, malformed pages, dates
+    and DOIs. --fix applies only fixes that keep the meaning (brace an
+    acronym, escape a character, normalise a page range or a DOI) and
+    leaves layout and comments alone.
+
+    Exit status 1 when an error-level problem remains (for CI and pre-commit).
+    """
+    from .files import write_atomic
+    from .lint import Source, render_json, render_text
+    from .lint import lint as run_lint
+
+    sources = [Source.from_file(path, from_format) for path in inputs]
+    codes = {c.strip() for c in (ignore or "").split(",") if c.strip()}
+    chosen = {c.strip() for c in select.split(",") if c.strip()} if select else None
+    result = run_lint(sources, fix=fix, select=chosen, ignore=codes)
+    for source in sources:
+        if source.name in result.fixed:
+            if source.encoding not in ("utf-8", "utf-8-sig", "ascii"):
+                click.echo(
+                    f"{source.name}: warning: written back as UTF-8 (read as {source.encoding})",
+                    err=True,
+                )
+            write_atomic(source.name, result.fixed[source.name])
+    click.echo(render_json(result) if report_format == "json" else render_text(result), nl=False)
+    sys.exit(result.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

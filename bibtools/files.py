@@ -140,7 +140,7 @@ def read_input(path: str) -> tuple[str, str]:
     return decode(data, path)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one.
 
     The temporary file lives in the target's directory, so ``os.replace``
@@ -152,8 +152,11 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        # Text is written as UTF-8; bytes as they are (a source file that is
+        # not UTF-8 must come back byte for byte).
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         if target.exists():

@@ -31,6 +31,7 @@ from bibtexparser.splitter import Splitter
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
+from ..ids import clean_doi
 from ..markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
 from ..model import CodeLink, PartialDate, Record
 from ..names import format_bibtex_names, parse_bibtex_names
@@ -186,7 +187,6 @@ _VERBATIM = {
     "langid": "language",
 }
 _URL_UNESCAPE = re.compile(r"\\([_%#&~$])")
-_DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(?:v(\d+))?$", re.I
 )
@@ -208,7 +208,7 @@ def normalise_pages(value: str) -> str:
 
 
 def normalise_doi(value: str) -> str:
-    return _DOI_PREFIX.sub("", _URL_UNESCAPE.sub(r"\1", value.strip()))
+    return clean_doi(value)
 
 
 def parse_arxiv_id(value: str) -> tuple[str, int | None] | None:
@@ -534,7 +534,7 @@ def entry_to_record(
             _apply_month(date, values["month"], extra)
         if "day" in values:
             day = values["day"].strip()
-            if day.isdigit() and 1 <= int(day) <= 31:
+            if day.isascii() and day.isdigit() and 1 <= int(day) <= 31:
                 date.day = int(day)
             else:
                 extra["day"] = values["day"]

@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 from ..dates import is_valid, parse_month
 from ..diagnostics import TRUNCATED, Diagnostics
+from ..ids import clean_doi
 from ..markup import from_plain, to_plain
 from ..model import CodeLink, Name, PartialDate, Record
 from ..names import parse_plain_name
@@ -187,7 +188,6 @@ _ARXIV_AN = re.compile(
     r"(?:\s*\[(?P<cls>[^\]\s]+)\])?$",
     re.I,
 )
-_DOI_PREFIX = re.compile(r"^\s*(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.I)
 _DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 _ISSN = re.compile(r"^[0-9]{4}-?[0-9]{3}[0-9Xx]$")
 _ISBN = re.compile(r"^(?:97[89][- ]?)?[0-9][0-9 -]{7,15}[0-9Xx]$")
@@ -600,7 +600,7 @@ def _read_publisher(rec: Record, fields: _Fields, ty: str) -> None:
 
 
 def normalize_doi(text: str) -> str:
-    return _DOI_PREFIX.sub("", text).strip()
+    return clean_doi(text)
 
 
 def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
