@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .diagnostics import TRUNCATED
 
 if TYPE_CHECKING:
     from .convert import ConvertResult
@@ -126,6 +127,31 @@ def _write_options(func: F) -> F:
         help="BibTeX: write LaTeX accent commands, not UTF-8.",
     )(func)
     return func
+
+
+def _publications(records: list[Any], output_dir: str, style: str | None, quiet: bool) -> list[str]:
+    """publications.md and publications.html (a standalone page), grouped by year."""
+    from dataclasses import replace
+
+    from .files import write_atomic
+    from .pages import format_records
+
+    base = _format_options(style=style)
+    written = []
+    for name, output, standalone in (
+        ("publications.md", "markdown", False),
+        ("publications.html", "html", True),
+    ):
+        options = replace(
+            base, output=output, standalone=standalone, group_by="year", sort="date-desc"
+        )
+        formatted = format_records(records, options)
+        if name.endswith(".md"):
+            _report([d for d in formatted.diagnostics if d.code != TRUNCATED], quiet)
+        path = os.path.join(output_dir, name)
+        write_atomic(path, formatted.text)
+        written.append(path)
+    return written
 
 
 def _dedupe(result: ConvertResult, quiet: bool) -> None:
@@ -551,6 +577,7 @@ def links(
     help="Complete the records from arXiv first (see enrich).",
 )
 @click.option("--check-links", is_flag=True, help="Also write links.md and links.json (see links).")
+@click.option("--style", help="Style of publications.md/.html [default: bibtools.toml, else apa].")
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @_network_options
 @_read_options
@@ -561,6 +588,7 @@ def build(
     quiet: bool,
     do_enrich: bool,
     check_links: bool,
+    style: str | None,
     dedupe: bool,
     offline: bool,
     refresh: bool,
@@ -579,7 +607,6 @@ def build(
     from importlib.resources import as_file, files
 
     from .convert import read_inputs, write
-    from .diagnostics import TRUNCATED
     from .files import write_atomic
     from .formats import WriteOptions
 
@@ -625,6 +652,7 @@ def build(
         write_atomic(path, out.text)
         written_files.append(path)
     _report(warnings, quiet)
+    written_files.extend(_publications(result.records, output_dir, style, quiet))
     failing_links = 0
     if check_links:
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
@@ -821,6 +849,150 @@ def lint(
             write_atomic(source.name, result.fixed[source.name])
     click.echo(render_json(result) if report_format == "json" else render_text(result), nl=False)
     sys.exit(result.exit_code)
+
+
+def _format_options(config_dir: str = ".", **flags: Any) -> Any:
+    """Format options: defaults, then bibtools.toml / [tool.bibtools], then flags given."""
+    from dataclasses import replace
+
+    from .pages import FormatOptions, load_config, options_from_config
+
+    config, source = load_config(config_dir)
+    options = options_from_config(config, FormatOptions(), source) if config else FormatOptions()
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    options = replace(options, **given)
+    options.check()
+    return options
+
+
+@main.command(name="format")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--style",
+    help="CSL style (apa, ieee, chicago-author-date, vancouver, nature, ...), "
+    "a .csl file, or a BibTeX style (plain, unsrt, alpha, unsrtalpha) [default: apa].",
+)
+@click.option(
+    "-t",
+    "--to",
+    "output_format",
+    type=click.Choice(["text", "markdown", "html", "latex"]),
+    help="Output format [default: html].",
+)
+@click.option(
+    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
+)
+@click.option(
+    "--standalone", is_flag=True, default=None, help="A whole HTML page with search and filters."
+)
+@click.option(
+    "--group-by", type=click.Choice(["year", "type", "none"]), help="Group entries [default: none]."
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["style", "date-desc", "date-asc", "author", "title", "none"]),
+    help="Order of entries [default: the style's].",
+)
+@click.option(
+    "--numbering",
+    type=click.Choice(["auto", "none", "overall", "group"]),
+    help="Number entries [default: auto, as the style does].",
+)
+@click.option(
+    "--highlight", multiple=True, metavar="NAME", help="Set this person in bold (repeatable)."
+)
+@click.option(
+    "--links/--no-links",
+    default=None,
+    help="Badges: [arXiv] [PDF] [DOI] [Code ★ 1.2k] [default: on].",
+)
+@click.option(
+    "--link-report",
+    metavar="links.json",
+    help="A `bibtools links` JSON report: code badges say moved/unavailable.",
+)
+@click.option("--template", metavar="FILE", help="A Jinja2 template instead of the default one.")
+@click.option(
+    "--locale", metavar="TAG", help="Locale of the style's terms and dates [default: en-US]."
+)
+@click.option("--title", metavar="TEXT", help="Title of a standalone page [default: Publications].")
+@click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@_read_options
+def format_command(
+    inputs: tuple[str, ...],
+    style: str | None,
+    output_format: str | None,
+    output: str | None,
+    standalone: bool | None,
+    group_by: str | None,
+    sort: str | None,
+    numbering: str | None,
+    highlight: tuple[str, ...],
+    links: bool | None,
+    link_report: str | None,
+    template: str | None,
+    locale: str | None,
+    title: str | None,
+    quiet: bool,
+    from_format: str | None,
+    as_of: dt.date | None,
+) -> None:
+    """Format INPUT records as a styled reference list or publication page.
+
+    CSL styles go through pandoc's citeproc (bundled), BibTeX styles through
+    pybtex. Acronyms protected in titles stay as written, names given with
+    --highlight are set in bold in whatever form the style prints them,
+    and everything from the records is escaped for the output format (only
+    http and https URLs become links). Defaults can be set in bibtools.toml
+    or under [tool.bibtools] in pyproject.toml.
+
+    \b
+    Examples:
+      bibtools format refs.bib --style ieee -t text
+      bibtools format papers.txt -t html --standalone --group-by year \\
+          --highlight "Qingyi Si" -o publications.html
+    """
+    import json
+
+    from .convert import read_inputs
+    from .files import read_input, write_atomic
+    from .keys import assign_keys
+    from .pages import code_status_from_report, format_records
+
+    options = _format_options(
+        style=style,
+        output=output_format,
+        standalone=standalone,
+        group_by=group_by,
+        sort=sort,
+        numbering=numbering,
+        highlight=list(highlight) or None,
+        links=links,
+        template=template,
+        locale=locale,
+        title=title,
+    )
+    if link_report:
+        from .diagnostics import InputError
+
+        text, _encoding = read_input(link_report)
+        try:
+            report = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{link_report}:{exc.lineno}: not a JSON link report ({exc.msg})"
+            ) from None
+        options.code_status = code_status_from_report(report)
+    result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _report(result.diagnostics, quiet)
+    _report(assign_keys(result.records), quiet)
+    formatted = format_records(result.records, options)
+    _report(formatted.diagnostics, quiet)
+    if output:
+        write_atomic(output, formatted.text)
+    else:
+        sys.stdout.write(formatted.text)
+    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

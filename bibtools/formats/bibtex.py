@@ -390,7 +390,7 @@ def _read_code_meta(rec: Record, values: dict[str, str], extra: dict[str, str]) 
         return
     link = rec.code_links[0]
     stars = values.get("code_stars", "").strip()
-    if stars.isdigit():
+    if stars.isascii() and stars.isdigit():
         link.stars = int(stars)
     elif stars:
         extra["code_stars"] = values["code_stars"]
