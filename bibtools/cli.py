@@ -129,6 +129,26 @@ def _write_options(func: F) -> F:
     return func
 
 
+def _output_options(to_help: str) -> Callable[[F], F]:
+    """-t/--to, -o/--output and --force, shared by the commands that write records."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--force", is_flag=True, help="Allow the output to overwrite one of the inputs."
+        )(func)
+        func = click.option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="Write here (atomically) instead of standard output.",
+        )(func)
+        return click.option(
+            "-t", "--to", "to_format", metavar="FORMAT", help="Output format" + to_help
+        )(func)
+
+    return decorate
+
+
 def _publications(records: list[Any], output_dir: str, style: str | None, quiet: bool) -> list[str]:
     """publications.md and publications.html (a standalone page), grouped by year."""
     from dataclasses import replace
@@ -177,19 +197,9 @@ def _summarise_truncated(records: Sequence[Any]) -> str | None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-t",
-    "--to",
-    "to_format",
-    metavar="FORMAT",
-    help="Output format: bibtex, ris, csljson [default: from -o].",
-)
-@click.option(
-    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
-)
+@_output_options(": bibtex, ris, csljson [default: from -o].")
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
-@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @_read_options
 @_write_options
@@ -349,16 +359,7 @@ def _print_changes(changes: Sequence[Any]) -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-t",
-    "--to",
-    "to_format",
-    metavar="FORMAT",
-    help="Output format [default: from -o, else the input's].",
-)
-@click.option(
-    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
-)
+@_output_options(" [default: from -o, else the input's].")
 @click.option(
     "--sources",
     default="arxiv",
@@ -372,7 +373,6 @@ def _print_changes(changes: Sequence[Any]) -> None:
     metavar="FILE.json",
     help="Write every change (record, field, old, new, source) as JSON.",
 )
-@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no warnings.")
 @_network_options
 @_read_options
@@ -686,16 +686,7 @@ def build(
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-t",
-    "--to",
-    "to_format",
-    metavar="FORMAT",
-    help="Output format [default: from -o, else bibtex].",
-)
-@click.option(
-    "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
-)
+@_output_options(" [default: from -o, else bibtex].")
 @click.option(
     "--key-map", metavar="FILE.json", help="Write the old -> new citation keys of merged entries."
 )
@@ -704,7 +695,6 @@ def build(
     is_flag=True,
     help="Print each group of duplicates and the merged fields; write nothing.",
 )
-@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @_read_options
 @_write_options
