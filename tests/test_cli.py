@@ -146,6 +146,8 @@ def test_build_writes_three_files_and_a_summary(tmp_path):
     result = run("build", "-o", str(out))
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        "publications.html",
+        "publications.md",
         "references.bib",
         "references.json",
         "references.ris",

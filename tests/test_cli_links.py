@@ -103,7 +103,15 @@ def test_build_check_links_writes_both_reports(env, tmp_path):
     out = tmp_path / "out"
     result = run(env, "build", "-o", str(out), "--check-links", "--offline")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["links.json", "links.md", "references.bib", "references.json", "references.ris"]
+    assert names == [
+        "links.json",
+        "links.md",
+        "publications.html",
+        "publications.md",
+        "references.bib",
+        "references.json",
+        "references.ris",
+    ]
     report = json.loads((out / "links.json").read_text(encoding="utf-8"))
     assert {r["record"] for r in report["links"] if r["status"] == "announced-no-link"} == {"wei2022chain"}
     assert "Links:" in result.stderr
