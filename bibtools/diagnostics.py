@@ -6,8 +6,13 @@ CLI decides how to show them and which exit status they imply.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+# Line breaks quoted from the input (a broken entry's first characters) would
+# split one diagnostic over several lines of stderr.
+_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
 class Level(StrEnum):
@@ -25,6 +30,12 @@ class Diagnostic:
     # A stable name for the kind of problem ("truncated-authors"), so callers
     # can group diagnostics without parsing messages.
     code: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("file", "message", "key"):
+            value = getattr(self, name)
+            if _BREAKS.search(value):
+                object.__setattr__(self, name, _BREAKS.sub(" ", value))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -247,6 +247,8 @@ class _Run:
         ]
         self.progress = progress
         self.done = 0
+        # (record index, message): partial answers worth a warning on an enriched record.
+        self.notes: list[tuple[int, str]] = []
 
     def advance(self, n: int, description: str) -> None:
         self.done = min(len(self.records), self.done + n)
@@ -317,6 +319,10 @@ def enrich(
                 f"not enriched ({report.outcome.value}): {report.message}",
                 record.key,
             )
+    for i, note in run.notes:
+        record = run.originals[i]
+        if run.reports[i].outcome not in NOT_ENRICHED:  # else its message is already said
+            diagnostics.warn(record.origin_file or "<input>", record.origin_line, note, record.key)
     return EnrichResult(run.records, run.reports, stats, diagnostics, warnings)
 
 
@@ -346,6 +352,10 @@ def _github_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) -> 
         mine = changes_by_key.get(report_row.key, [])
         report_row.changes.extend(mine)
         statuses = {row.status for row in rows}
+        for row in rows:
+            if row.repo is not None and row.repo.via == "web" and row.message:
+                # The API failed or was spent: say why the record lacks stars and licence.
+                run.notes.append((i, f"GitHub: {row.url}: {row.message}"))
         if statuses & {LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE}:
             failed = next(
                 r for r in rows if r.status in (LinkStatus.RATE_LIMITED, LinkStatus.UNREACHABLE)

@@ -26,7 +26,18 @@ on-disk SQLite cache from ``requests-cache``) and applies, per host:
   same for one request); **refresh** mode ignores what is cached (and
   overwrites it);
 * **counters** per host (:class:`HostStats`): requests sent over the
-  network, answers from the cache, offline misses, retries, failures.
+  network, answers from the cache, offline misses, retries, failures;
+* **limits** per answer: at most :attr:`HostPolicy.deadline` seconds from
+  the request to the last byte (a server that drips its answer byte by
+  byte never trips the per-read timeout) and :attr:`HostPolicy.max_bytes`;
+* **TLS**: certificates are checked; a certificate that fails is reported
+  at once (retrying cannot fix it) unless ``insecure=True`` (or
+  ``BIBTOOLS_INSECURE=1``) turns the check off.
+
+The cache is optional: one that is corrupt, read-only, or locked by another
+process for longer than ``cache_lock_wait`` seconds is dropped with one
+warning and the run goes on without it.  Several processes may share one
+cache (SQLite in WAL mode; a writer waits for another's write).
 
 Time is injectable: the client never calls :func:`time.sleep` or
 :func:`time.monotonic` itself but a :class:`Clock`, so tests run a fake
@@ -49,17 +60,22 @@ import email.utils
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
+import types
+import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.util import Timeout
 
 from . import __version__
 
@@ -75,6 +91,10 @@ CACHEABLE_STATUSES = (200,)
 STORABLE_STATUSES = (200, 404, 410, 451)
 # Hosts (and their subdomains) with a gap no configuration may shorten.
 MIN_INTERVAL_FLOORS = {"arxiv.org": 3.0}
+# How long to wait for another process's write to the cache before giving the cache up.
+CACHE_LOCK_WAIT = 5.0
+# Values of BIBTOOLS_INSECURE that turn TLS certificate checks off.
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 # Header and parameter names that can carry secrets or personal data.
 # requests-cache compares header names case-sensitively, hence the variants.
@@ -156,7 +176,9 @@ class HostPolicy:
     stays down for the run); a link checker turns it off, because one
     broken page says nothing about the next one on the same site.
     ``cache_statuses`` are the statuses stored for the host (at most
-    :data:`STORABLE_STATUSES`).
+    :data:`STORABLE_STATUSES`).  ``deadline`` bounds one answer, from
+    sending the request to its last byte (``None``: only the per-read
+    timeout applies); an answer over ``max_bytes`` is refused.
     """
 
     min_interval: float = 0.0
@@ -169,6 +191,8 @@ class HostPolicy:
     concurrency: int = 1
     fail_fast: bool = True
     cache_statuses: tuple[int, ...] = CACHEABLE_STATUSES
+    deadline: float | None = 120.0
+    max_bytes: int | None = 64 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +371,15 @@ class HttpClient:
         rng: random.Random | None = None,
         default_policy: HostPolicy | None = None,
         user_agent: str = USER_AGENT,
+        insecure: bool = False,
+        cache_lock_wait: float | None = None,
     ) -> None:
         if offline and refresh:
             raise ValueError("offline and refresh exclude each other")
         self.offline = offline
         self.refresh = refresh
+        self.insecure = insecure
+        self.cache_lock_wait = CACHE_LOCK_WAIT if cache_lock_wait is None else cache_lock_wait
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.default_policy = default_policy or HostPolicy()
@@ -362,6 +390,11 @@ class HttpClient:
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
         self._session = self._open(cache_dir)
+        if insecure:
+            self.warnings.append(
+                "TLS certificates are not checked (BIBTOOLS_INSECURE or --insecure): "
+                "answers may come from anyone"
+            )
 
     @classmethod
     def from_env(
@@ -372,8 +405,15 @@ class HttpClient:
         no_cache: bool = False,
         **kwargs: Any,
     ) -> HttpClient:
-        """A client with the cache at ``cache_dir``, else ``BIBTOOLS_CACHE_DIR``, else the user cache dir."""
+        """A client with the cache at ``cache_dir``, else ``BIBTOOLS_CACHE_DIR``, else the user cache dir.
+
+        ``BIBTOOLS_INSECURE=1`` turns TLS certificate checks off (unless
+        ``insecure`` is given).
+        """
         directory = None if no_cache else (cache_dir or default_cache_dir(env))
+        if "insecure" not in kwargs:
+            flag = (os.environ if env is None else env).get("BIBTOOLS_INSECURE", "")
+            kwargs["insecure"] = flag.strip().lower() in _TRUE
         return cls(cache_dir=directory, **kwargs)
 
     # -- session and cache -------------------------------------------------
@@ -391,14 +431,26 @@ class HttpClient:
         return self._plain_session()
 
     def _plain_session(self) -> requests.Session:
-        session = requests.Session()
+        return self._configure(requests.Session())
+
+    def _configure(self, session: requests.Session) -> requests.Session:
         session.headers["User-Agent"] = self.user_agent
+        adapter = _BoundedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if self.insecure:
+            import urllib3
+
+            session.verify = False
+            # Said once in self.warnings, not on every request.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         return session
 
     def _cached_session(self, path: Path) -> requests.Session:
         import requests_cache  # slow import: only when a cache is wanted
 
         path.parent.mkdir(parents=True, exist_ok=True)
+        _probe_cache(path, self.cache_lock_wait)
         session = requests_cache.CachedSession(
             str(path),
             backend="sqlite",
@@ -410,7 +462,10 @@ class HttpClient:
             stale_if_error=False,
             expire_after=-1,
             wal=True,  # one fsync per write instead of several: a 1,000-record run writes often
+            timeout=self.cache_lock_wait,  # sqlite3.connect: how long a statement waits for a lock
         )
+        for storage in (session.cache.responses, session.cache.redirects):
+            _bound_write_lock(storage)
         session.cache.save_response = _redacting(session.cache.save_response)  # type: ignore[method-assign]
         try:
             # Opening succeeds on a read-only or corrupt file; a write tells.
@@ -420,8 +475,7 @@ class HttpClient:
         except Exception:
             session.close()
             raise
-        session.headers["User-Agent"] = self.user_agent
-        return session
+        return self._configure(session)
 
     def _storable(self, response: requests.Response) -> bool:
         """May this answer be (or stay) stored?  The status the host's policy allows."""
@@ -593,10 +647,14 @@ class HttpClient:
             try:
                 response = self._send(prepared, policy, expire_after, refresh, allow_redirects)
                 problem, retry_after = self._judge(response)
+            except (requests.exceptions.SSLError, TooLarge) as exc:
+                # Asking again gets the same certificate or the same answer.
+                self._give_up(state, host, prepared, _describe(exc), None)
             except (
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                TooSlow,
             ) as exc:
                 response = None
                 problem, retry_after = _describe(exc), None
@@ -635,14 +693,13 @@ class HttpClient:
         refresh: bool,
         allow_redirects: bool = True,
     ) -> requests.Response:
+        timeout = _Limits(policy)
         if not self.cached:
-            return self._session.send(
-                prepared, timeout=policy.timeout, allow_redirects=allow_redirects
-            )
+            return self._session.send(prepared, timeout=timeout, allow_redirects=allow_redirects)
         try:
             return self._session.send(
                 prepared,
-                timeout=policy.timeout,
+                timeout=timeout,
                 allow_redirects=allow_redirects,
                 expire_after=-1 if expire_after is None else expire_after,  # type: ignore[call-arg]
                 force_refresh=refresh,  # type: ignore[call-arg]
@@ -652,9 +709,7 @@ class HttpClient:
         except Exception as exc:
             # sqlite3 or serialisation errors: the cache broke, the request need not.
             self._drop_cache(exc)
-            return self._session.send(
-                prepared, timeout=policy.timeout, allow_redirects=allow_redirects
-            )
+            return self._session.send(prepared, timeout=timeout, allow_redirects=allow_redirects)
 
     def _judge(self, response: requests.Response) -> tuple[str, float | None]:
         """('' , None) for a final answer; (problem, Retry-After) for a retryable one."""
@@ -775,6 +830,13 @@ def _scrubbed(hop: requests.Response) -> requests.Response:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, (TooSlow, TooLarge)):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = (
+            "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else "TLS error"
+        )
+        return f"TLS certificate not accepted ({reason}); BIBTOOLS_INSECURE=1 skips the check"
     if isinstance(exc, requests.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.Timeout):
@@ -782,3 +844,145 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     return f"broken answer ({type(exc).__name__})"
+
+
+# --------------------------------------------------------------------------
+# Limits on one answer
+
+
+class TooSlow(requests.RequestException):
+    """The answer did not arrive in full within the host's deadline (retried like a timeout)."""
+
+
+class TooLarge(requests.RequestException):
+    """The answer is larger than the host's ``max_bytes`` (not retried)."""
+
+
+class _Limits(Timeout):
+    """urllib3's (connect, read) timeout, carrying the host's deadline and size limit.
+
+    requests hands a :class:`urllib3.util.Timeout` to the adapter unchanged,
+    which is how the limits reach :class:`_BoundedAdapter` through
+    requests-cache.
+    """
+
+    def __init__(self, policy: HostPolicy) -> None:
+        connect, read = policy.timeout
+        super().__init__(connect=connect, read=read)
+        self.deadline = policy.deadline
+        self.max_bytes = policy.max_bytes
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """Reads answers itself, so that a deadline and a size limit apply to the whole body.
+
+    The per-read timeout of ``requests`` restarts with every byte: a server
+    sending one byte a second keeps a plain client forever.  The deadline
+    is real time (the socket's), not the client's injectable clock.
+    """
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        limits = kwargs.get("timeout")
+        if not isinstance(limits, _Limits) or kwargs.get("stream"):
+            return super().send(request, **kwargs)
+        deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
+        kwargs["stream"] = True
+        response = super().send(request, **kwargs)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in _chunks(response):
+                chunks.append(chunk)
+                size += len(chunk)
+                if limits.max_bytes is not None and size > limits.max_bytes:
+                    raise TooLarge(
+                        f"answer larger than {limits.max_bytes / 2**20:.0f} MB", request=request
+                    )
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TooSlow(
+                        f"answer not complete after {limits.deadline:g} s", request=request
+                    )
+        except BaseException:
+            response.close()
+            raise
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        return response
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives, one network read at a time.
+
+    ``iter_content`` fills every chunk before handing it over, so a server
+    dripping one byte at a time would be seen only once per 64 KB; ``read1``
+    returns what one read got.  urllib3's errors become requests' own, as
+    ``iter_content`` does it.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # urllib3 < 2
+        yield from response.iter_content(64 * 1024)
+        return
+    import urllib3.exceptions as u3
+
+    try:
+        while chunk := read1(64 * 1024, decode_content=True):
+            yield chunk
+    except u3.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except u3.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except u3.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(
+            exc
+        ) from exc  # iter_content says ConnectionError: less true
+    except u3.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+
+
+# --------------------------------------------------------------------------
+# The cache database shared with other processes
+
+
+def _probe_cache(path: Path, wait: float) -> None:
+    """Fail fast on a cache that cannot be written: locked by another process, read-only, not SQLite.
+
+    requests-cache itself would wait forever for a lock another process
+    holds (it retries ``BEGIN IMMEDIATE`` in a loop).
+    """
+    con = sqlite3.connect(str(path), timeout=wait, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("PRAGMA schema_version").fetchone()  # reads the header: "not a database"
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
+
+
+def _bound_write_lock(storage: Any) -> None:
+    """Make requests-cache's wait for the write lock give up after the connection's timeout.
+
+    Its ``_acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE`` without end and
+    swallows a failed write; this one raises both, so that the client drops
+    the cache (one warning) instead of hanging or silently losing writes.
+    Left alone if a later requests-cache has no such method.
+    """
+    if not hasattr(storage, "_acquire_sqlite_lock"):
+        return
+
+    @contextmanager
+    def acquire(self: Any) -> Iterator[None]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._active_transaction = True
+            try:
+                yield
+                self._connection.commit()
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    self._connection.rollback()
+                raise
+            finally:
+                self._active_transaction = False
+
+    storage._acquire_sqlite_lock = types.MethodType(acquire, storage)

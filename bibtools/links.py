@@ -855,6 +855,7 @@ def render_table(report: LinkReport) -> Table:
 # --------------------------------------------------------------------------
 # Enrichment from GitHub
 
+
 def enrich_github(
     records: Sequence[Record], report: LinkReport
 ) -> tuple[list[Record], list[Change]]:
@@ -927,7 +928,9 @@ def _enrich_one(record: Record, key: str, rows: list[LinkResult]) -> tuple[Recor
     return replace(record, code_links=links), changes
 
 
-def _with_metadata(links: list[CodeLink], row: LinkResult, key: str, changes: list[Change]) -> list[CodeLink]:
+def _with_metadata(
+    links: list[CodeLink], row: LinkResult, key: str, changes: list[Change]
+) -> list[CodeLink]:
     """Put what GitHub says about the repository of ``row`` on the links into it."""
     info = row.repo
     assert info is not None
@@ -950,7 +953,11 @@ def _with_metadata(links: list[CodeLink], row: LinkResult, key: str, changes: li
             if value in (None, "") or old == value:
                 continue
             updates[name] = value
-            changes.append(Change(key, f"code_links[{index}].{name}", old if old != "" else None, value, "github"))
+            changes.append(
+                Change(
+                    key, f"code_links[{index}].{name}", old if old != "" else None, value, "github"
+                )
+            )
         out.append(replace(link, **updates) if updates else link)
     return out
 

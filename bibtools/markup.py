@@ -150,7 +150,7 @@ class _Decoder:
 
     def _until(self, closer: str | None) -> str:
         """Decode until ``closer`` (``}``) at this level, or the end."""
-        s, out = self.s, []
+        s, out = self.s, list[str]()
         while self.i < self.n:
             c = s[self.i]
             if c == "}" and closer == "}":
@@ -380,7 +380,11 @@ def from_latex(text: str) -> str:
     except RecursionError:
         # Braces nested thousands deep: keep the text as written (it is
         # balanced, so still valid markup) rather than lose the record.
-        return collapse_ws(text) if _balanced(text) else collapse_ws(text.replace("{", "").replace("}", ""))
+        return (
+            collapse_ws(text)
+            if _balanced(text)
+            else collapse_ws(text.replace("{", "").replace("}", ""))
+        )
 
 
 # --------------------------------------------------------------------------

@@ -113,5 +113,7 @@ def test_build_check_links_writes_both_reports(env, tmp_path):
         "references.ris",
     ]
     report = json.loads((out / "links.json").read_text(encoding="utf-8"))
-    assert {r["record"] for r in report["links"] if r["status"] == "announced-no-link"} == {"wei2022chain"}
+    assert {r["record"] for r in report["links"] if r["status"] == "announced-no-link"} == {
+        "wei2022chain"
+    }
     assert "Links:" in result.stderr

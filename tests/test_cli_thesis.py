@@ -42,7 +42,9 @@ def test_rekey_rewrites_citations_with_a_backup(tmp_path):
     key_map = tmp_path / "map.json"
     key_map.write_text(json.dumps({"Vaswani2017": "vaswani2017attention"}), encoding="utf-8")
     tex = tmp_path / "paper.tex"
-    tex.write_text("As \\citet{Vaswani2017} and \\cite[p.~2]{x,Vaswani2017} show.\n", encoding="utf-8")
+    tex.write_text(
+        "As \\citet{Vaswani2017} and \\cite[p.~2]{x,Vaswani2017} show.\n", encoding="utf-8"
+    )
     result = run("rekey", "--map", str(key_map), str(tex))
     assert result.exit_code == 0
     assert tex.read_text(encoding="utf-8") == (

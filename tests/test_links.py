@@ -601,7 +601,9 @@ def test_enrich_github_fills_metadata_and_rehomes_moved_links(
     # The metadata lives on the code link, whatever the record's format.
     ris = updated[2]
     assert ris.code_links[0].stars is not None
-    assert any(c.record_key == "ris" and c.field == "code_links[0].stars" and c.applied for c in changes)
+    assert any(
+        c.record_key == "ris" and c.field == "code_links[0].stars" and c.applied for c in changes
+    )
     assert updated[3] is records[3]
     assert all(c.source == "github" for c in changes)
     # Only GitHub was asked.
@@ -616,7 +618,9 @@ def test_enrich_github_updates_link_metadata_and_corrects_the_archived_flag(
         records = [
             Record(
                 key="k",
-                code_links=[CodeLink("https://github.com/lab/tool", "code", stars=10, archived=True)],
+                code_links=[
+                    CodeLink("https://github.com/lab/tool", "code", stars=10, archived=True)
+                ],
                 extra_format="bibtex",
             )
         ]

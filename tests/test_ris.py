@@ -520,7 +520,9 @@ _TEXT_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl",
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"[ \t]+", " ", text).strip()
+    # A byte-order mark opening a line is what RIS files glued together carry:
+    # the reader drops it, so no value can start with one.
+    return re.sub(r"[ \t]+", " ", text).strip().lstrip("\ufeff").strip()
 
 
 TEXT = st.text(_TEXT_CHARS, min_size=1, max_size=30).map(_clean).filter(bool)

@@ -1312,7 +1312,11 @@ class _ItemWriter:
             out["primary-class"] = rec.arxiv_primary_class
         if rec.arxiv_categories:
             out["categories"] = list(rec.arxiv_categories)
-        for key, value in (("journal-ref", rec.journal_ref), ("comment", rec.arxiv_comment), ("pdf", rec.pdf_url)):
+        for key, value in (
+            ("journal-ref", rec.journal_ref),
+            ("comment", rec.arxiv_comment),
+            ("pdf", rec.pdf_url),
+        ):
             if value:
                 out[key] = value
         if derived:

@@ -31,10 +31,12 @@ would pass ~4 KB).  Each lookup gets an :class:`IdLookup` or
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, ParseError
 
@@ -242,7 +244,8 @@ def _text(element: Element | None) -> str:
 
 def _int(element: Element | None) -> int | None:
     text = _text(element)
-    return int(text) if text.isdigit() else None
+    # isdigit() alone accepts "¹", which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_feed(data: bytes | str) -> Feed:
@@ -255,7 +258,7 @@ def parse_feed(data: bytes | str) -> Feed:
     from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
     try:
-        root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        root = _feed_root(SafeET, data)
     except EntitiesForbidden as exc:
         if exc.sysid or exc.pubid:
             raise UnsafeXmlError(
@@ -272,8 +275,9 @@ def parse_feed(data: bytes | str) -> Feed:
         raise UnsafeXmlError(f"refused the arXiv answer: {type(exc).__name__}") from None
     except ParseError as exc:
         raise FeedError(f"the arXiv answer is not well-formed XML ({exc})") from None
-    if root.tag != f"{{{ATOM}}}feed":
-        raise FeedError(f"the arXiv answer is not an Atom feed (root element {root.tag!r})")
+    except (LookupError, ValueError) as exc:
+        # expat refuses an unknown or multi-byte encoding declaration before parsing.
+        raise FeedError(f"the arXiv answer cannot be decoded ({exc})") from None
     feed = Feed(
         total_results=_int(root.find(f"{{{OPENSEARCH}}}totalResults")),
         start_index=_int(root.find(f"{{{OPENSEARCH}}}startIndex")) or 0,
@@ -289,6 +293,26 @@ def parse_feed(data: bytes | str) -> Feed:
         if entry is not None:
             feed.entries.append(entry)
     return feed
+
+
+def _feed_root(safe_et: Any, data: bytes | str) -> Element:
+    """The parsed feed; an answer whose root is not an Atom feed is refused unread.
+
+    An HTML error page of 10 MB would otherwise be parsed in full (seconds
+    of CPU) only to be refused for its root element.
+    """
+    source = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
+    events = safe_et.iterparse(
+        source, events=("start",), forbid_dtd=False, forbid_entities=True, forbid_external=True
+    )
+    _, root = next(events, (None, None))
+    if root is None:
+        raise FeedError("the arXiv answer is empty")
+    if root.tag != f"{{{ATOM}}}feed":
+        raise FeedError(f"the arXiv answer is not an Atom feed (root element {root.tag!r})")
+    for _ in events:
+        pass
+    return cast(Element, root)
 
 
 def _entry(node: Element, raw_id: str) -> ArxivEntry | None:

@@ -302,7 +302,12 @@ def _date_parts(value: Any) -> tuple[int, ...]:
         return ()
     out: list[int] = []
     for p in first[:3]:
-        if isinstance(p, bool) or not isinstance(p, int | str) or not str(p).isdigit():
+        if (
+            isinstance(p, bool)
+            or not isinstance(p, int | str)
+            or not str(p).isascii()
+            or not str(p).isdigit()
+        ):
             break
         out.append(int(p))
     return tuple(out) if out and 1000 <= out[0] <= 9999 else ()

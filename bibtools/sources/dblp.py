@@ -344,4 +344,4 @@ def _text(value: Any) -> str:
 
 def _int(value: Any) -> int | None:
     text = _text(value)
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None

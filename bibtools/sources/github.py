@@ -345,7 +345,10 @@ class GitHubClient:
             if isinstance(body, dict) and "id" in body and _rest_full_name(body):
                 return _info_from_rest(slug, body, reply.from_cache)
             self.http.evict(reply)
-            return RepoInfo(slug, "unreachable", status, message=_unexpected(reply))
+            # An error page or a broken body: the web page can still say whether it lives.
+            return RepoInfo(
+                slug, "unreachable", status, message=_unexpected(reply), web_check="unavailable"
+            )
         if status in _REDIRECTS:
             # Not followed (budget): GitHub says it moved, the web page may say where.
             return RepoInfo(
@@ -430,7 +433,13 @@ class GitHubClient:
         if reply.status != 200 or not isinstance(payload, dict):
             self.http.evict(reply)
             return {
-                s: RepoInfo(s, "unreachable", reply.status, message=_unexpected(reply))
+                s: RepoInfo(
+                    s,
+                    "unreachable",
+                    reply.status,
+                    message=_unexpected(reply),
+                    web_check="unavailable",
+                )
                 for s in batch
             }
         data = payload.get("data")
@@ -827,7 +836,8 @@ def _update_budget(budgets: dict[str, Budget], headers: Mapping[str, str], defau
     budget.remaining = remaining
     budget.limit = _int(h.get("x-ratelimit-limit")) or budget.limit
     reset = _int(h.get("x-ratelimit-reset"))
-    if reset is not None:
+    # A reset past year 2286 is nonsense that time.gmtime cannot even show.
+    if reset is not None and reset < 10**10:
         budget.reset = float(reset)
 
 
@@ -931,7 +941,8 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdigit() alone accepts "¹" and "٣", which int() refuses or reads differently.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
 
