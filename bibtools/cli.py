@@ -296,6 +296,12 @@ def _network_options(func: F) -> F:
     func = click.option(
         "--offline", is_flag=True, help="Answer from the cache only; make no request."
     )(func)
+    func = click.option(
+        "--insecure",
+        is_flag=True,
+        help="Do not check TLS certificates (a proxy that intercepts HTTPS); said on stderr. "
+        "Same as BIBTOOLS_INSECURE=1.",
+    )(func)
     return func
 
 
@@ -329,6 +335,7 @@ def _run_enrich(
     *,
     offline: bool,
     refresh: bool,
+    insecure: bool,
     cache_dir: str | None,
     quiet: bool,
 ) -> Any:
@@ -340,7 +347,9 @@ def _run_enrich(
         raise UsageError("--offline and --refresh exclude each other")
     wanted = tuple(s.strip() for s in sources.split(",") if s.strip())
     update, stop = _progress(quiet)
-    with HttpClient.from_env(cache_dir=cache_dir, offline=offline, refresh=refresh) as http:
+    with HttpClient.from_env(
+        cache_dir=cache_dir, offline=offline, refresh=refresh, insecure=insecure or None
+    ) as http:
         try:
             result = enrich(records, http=http, sources=wanted, progress=update)
         finally:
@@ -388,6 +397,7 @@ def enrich(
     quiet: bool,
     offline: bool,
     refresh: bool,
+    insecure: bool,
     cache_dir: str | None,
     from_format: str | None,
     as_of: dt.date | None,
@@ -433,7 +443,13 @@ def enrich(
     key_diags = assign_keys(result.records, rekey=rekey)
     _report(key_diags, quiet)
     enriched = _run_enrich(
-        result.records, sources, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+        result.records,
+        sources,
+        offline=offline,
+        refresh=refresh,
+        insecure=insecure,
+        cache_dir=cache_dir,
+        quiet=quiet,
     )
     if report:
         write_atomic(report, json.dumps(enriched.to_json(), indent=2, ensure_ascii=False) + "\n")
@@ -459,7 +475,13 @@ def enrich(
 
 
 def _check_links(
-    records: list[Any], *, offline: bool, refresh: bool, cache_dir: str | None, quiet: bool
+    records: list[Any],
+    *,
+    offline: bool,
+    refresh: bool,
+    insecure: bool = False,
+    cache_dir: str | None,
+    quiet: bool,
 ) -> Any:
     from .diagnostics import UsageError
     from .http import HttpClient
@@ -468,7 +490,9 @@ def _check_links(
     if offline and refresh:
         raise UsageError("--offline and --refresh exclude each other")
     update, stop = _progress(quiet)
-    with HttpClient.from_env(cache_dir=cache_dir, offline=offline, refresh=refresh) as http:
+    with HttpClient.from_env(
+        cache_dir=cache_dir, offline=offline, refresh=refresh, insecure=insecure or None
+    ) as http:
         try:
             return check_links(records, http=http, progress=update)
         finally:
@@ -501,6 +525,7 @@ def links(
     quiet: bool,
     offline: bool,
     refresh: bool,
+    insecure: bool,
     cache_dir: str | None,
     from_format: str | None,
     as_of: dt.date | None,
@@ -541,7 +566,12 @@ def links(
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
     report = _check_links(
-        result.records, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+        result.records,
+        offline=offline,
+        refresh=refresh,
+        insecure=insecure,
+        cache_dir=cache_dir,
+        quiet=quiet,
     )
     if fmt == "table":
         from rich.console import Console
@@ -592,6 +622,7 @@ def build(
     dedupe: bool,
     offline: bool,
     refresh: bool,
+    insecure: bool,
     cache_dir: str | None,
     from_format: str | None,
     as_of: dt.date | None,
@@ -627,6 +658,7 @@ def build(
             "arxiv",
             offline=offline,
             refresh=refresh,
+            insecure=insecure,
             cache_dir=cache_dir,
             quiet=quiet,
         )
@@ -658,7 +690,12 @@ def build(
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
 
         report = _check_links(
-            result.records, offline=offline, refresh=refresh, cache_dir=cache_dir, quiet=quiet
+            result.records,
+            offline=offline,
+            refresh=refresh,
+            insecure=insecure,
+            cache_dir=cache_dir,
+            quiet=quiet,
         )
         for name, text in (
             ("links.md", render_markdown(report)),

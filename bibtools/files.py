@@ -140,6 +140,9 @@ def read_input(path: str) -> tuple[str, str]:
     return decode(data, path)
 
 
+_SLICE = 1 << 20  # characters encoded at a time
+
+
 def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one.
 
@@ -154,9 +157,13 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     try:
         # Text is written as UTF-8; bytes as they are (a source file that is
         # not UTF-8 must come back byte for byte).
-        data = text.encode("utf-8") if isinstance(text, str) else text
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(text, bytes):
+                fh.write(text)
+            else:
+                # In slices: one encoded copy of a large output would double its memory.
+                for i in range(0, len(text), _SLICE):
+                    fh.write(text[i : i + _SLICE].encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         if target.exists():

@@ -403,18 +403,19 @@ class HttpClient:
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         no_cache: bool = False,
+        insecure: bool | None = None,
         **kwargs: Any,
     ) -> HttpClient:
         """A client with the cache at ``cache_dir``, else ``BIBTOOLS_CACHE_DIR``, else the user cache dir.
 
-        ``BIBTOOLS_INSECURE=1`` turns TLS certificate checks off (unless
-        ``insecure`` is given).
+        ``insecure=None`` leaves it to ``BIBTOOLS_INSECURE``: ``1`` turns TLS
+        certificate checks off.
         """
         directory = None if no_cache else (cache_dir or default_cache_dir(env))
-        if "insecure" not in kwargs:
+        if insecure is None:
             flag = (os.environ if env is None else env).get("BIBTOOLS_INSECURE", "")
-            kwargs["insecure"] = flag.strip().lower() in _TRUE
-        return cls(cache_dir=directory, **kwargs)
+            insecure = flag.strip().lower() in _TRUE
+        return cls(cache_dir=directory, insecure=insecure, **kwargs)
 
     # -- session and cache -------------------------------------------------
 
@@ -836,7 +837,7 @@ def _describe(exc: BaseException) -> str:
         reason = (
             "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else "TLS error"
         )
-        return f"TLS certificate not accepted ({reason}); BIBTOOLS_INSECURE=1 skips the check"
+        return f"TLS certificate not accepted ({reason}); --insecure (or BIBTOOLS_INSECURE=1) skips the check"
     if isinstance(exc, requests.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.Timeout):

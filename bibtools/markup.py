@@ -373,6 +373,20 @@ def _balanced(text: str) -> bool:
 
 def from_latex(text: str) -> str:
     """Decode a BibTeX field value into markup."""
+    return _from_latex(text) if len(text) <= _CACHED_LEN else _decode_latex(text)
+
+
+# Journal names, publishers, addresses and names repeat across a file: a
+# bounded cache of short values saves a third of the decoding of a large one.
+_CACHED_LEN = 200
+
+
+@lru_cache(maxsize=16384)
+def _from_latex(text: str) -> str:
+    return _decode_latex(text)
+
+
+def _decode_latex(text: str) -> str:
     if not _NEEDS_DECODE.search(text) and ("}" not in text or _balanced(text)):
         return collapse_ws(text)
     try:

@@ -7,7 +7,9 @@ in the model are plain Unicode (LaTeX decoded, no case-protection braces).
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import replace
 
 from bibtexparser.middlewares.names import (
     InvalidNameError,
@@ -69,6 +71,14 @@ def _unshield(text: str) -> str:
 
 
 def parse_bibtex_name(raw: str) -> Name:
+    """One BibTeX name (``von Last, Jr, First``, ``First von Last``, ``{Org}``) as a Name."""
+    name = _parse_bibtex_name(raw)
+    return replace(name, extra=dict(name.extra))  # the cached one must stay as it is
+
+
+# The same authors come back entry after entry in a lab's or a journal's file.
+@functools.lru_cache(maxsize=16384)
+def _parse_bibtex_name(raw: str) -> Name:
     raw = _unshield(raw).strip()
     if _fully_braced(raw):
         return Name(literal=_plain([raw[1:-1]]))

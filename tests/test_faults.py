@@ -642,7 +642,7 @@ def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return sleeps
 
 
-def cli_enrich(tmp_path: Path, api: str, **env: str) -> tuple[object, str]:
+def cli_enrich(tmp_path: Path, api: str, *args: str, **env: str) -> tuple[object, str]:
     source = tmp_path / "refs.bib"
     source.write_text(BIB, encoding="utf-8")
     out = tmp_path / "out.bib"
@@ -652,7 +652,9 @@ def cli_enrich(tmp_path: Path, api: str, **env: str) -> tuple[object, str]:
         "BIBTOOLS_CACHE_DIR": str(tmp_path / "cache"),
         **env,
     }
-    result = CliRunner(env=environment).invoke(main, ["enrich", str(source), "-o", str(out)])
+    result = CliRunner(env=environment).invoke(
+        main, ["enrich", str(source), "-o", str(out), "--force", *args]
+    )
     return result, out.read_text(encoding="utf-8") if out.exists() else ""
 
 
@@ -688,6 +690,16 @@ def test_cli_tls_refused_then_insecure(
     assert "certificate verify failed" in refused.stderr  # type: ignore[attr-defined]
     assert len(read_text(written, "bibtex").records) == 2
     accepted, written = cli_enrich(tmp_path, url, BIBTOOLS_INSECURE="1")
+    assert accepted.exit_code == 0, accepted.stderr  # type: ignore[attr-defined]
+    lines = assert_one_line_each(accepted.stderr)  # type: ignore[attr-defined]
+    assert len([line for line in lines if "TLS certificates are not checked" in line]) == 1
+    assert "Stanley, Caprice and Windisch, Tobias" in written
+
+
+def test_cli_insecure_flag_is_the_environment_variable(
+    https_arxiv: FaultServer, tmp_path: Path, no_real_sleep: list[float]
+) -> None:
+    accepted, written = cli_enrich(tmp_path, https_arxiv.url("/api/query"), "--insecure")
     assert accepted.exit_code == 0, accepted.stderr  # type: ignore[attr-defined]
     lines = assert_one_line_each(accepted.stderr)  # type: ignore[attr-defined]
     assert len([line for line in lines if "TLS certificates are not checked" in line]) == 1

@@ -1,8 +1,10 @@
 """BibTeX and BibLaTeX.
 
-Reading is layered like bibtexparser 2 itself: its splitter cuts the text
-into blocks (and recovers from an unclosed entry at the next ``@`` at the
-start of a line); we then evaluate field values (``@string`` macros, ``#``
+Reading is layered like bibtexparser 2 itself: a splitter cuts the text
+into blocks (``bibtex_split``: bibtexparser's own ``Splitter`` results,
+several times faster, with bibtexparser's splitter as the fallback for
+what the fast path is unsure of; an unclosed entry is recovered from at the
+next ``@`` at the start of a line); we then evaluate field values (``@string`` macros, ``#``
 concatenation, month macros) in one pass, decode LaTeX into markup and map
 fields onto the model.  Fields the model has no slot for are kept verbatim
 in ``Record.extra``.
@@ -18,17 +20,6 @@ import logging
 import re
 from collections.abc import Iterable
 
-from bibtexparser.model import (
-    DuplicateBlockKeyBlock,
-    DuplicateFieldKeyBlock,
-    Entry,
-    ExplicitComment,
-    ParsingFailedBlock,
-    Preamble,
-    String,
-)
-from bibtexparser.splitter import Splitter
-
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
 from ..ids import clean_doi
@@ -37,6 +28,7 @@ from ..model import CodeLink, PartialDate, Record
 from ..names import format_bibtex_names, parse_bibtex_names
 from ..urls import find_urls
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
+from .bibtex_split import CommentBlock, EntryBlock, FailedBlock, PreambleBlock, StringBlock, split
 
 NAME = "bibtex"
 EXTENSIONS = (".bib", ".bibtex", ".biblatex")
@@ -275,11 +267,6 @@ def evaluate(raw: str, macros: dict[str, str], undefined: list[str]) -> str:
 
 # --------------------------------------------------------------------------
 # Reading
-
-
-def _line(block_line: int | None) -> int:
-    # The splitter counts from 0.
-    return (block_line or 0) + 1
 
 
 _NOOPSORT = re.compile(r"\{?\\noopsort\s*\{[^{}]*\}\}?")
@@ -608,78 +595,73 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
     source = options.source
-    library = Splitter(text.lstrip("\ufeff")).split()
     macros = dict(DEFAULT_MACROS)
     preambles: list[str] = []
     comments: list[str] = []
-    entries: list[Entry] = []
-    for block in library.blocks:
-        if isinstance(block, String):
-            undefined: list[str] = []
-            macros[block.key.lower()] = evaluate(block.value, macros, undefined)
-            for name in undefined:
-                diags.warn(
-                    source,
-                    _line(block.start_line),
-                    f"@string {block.key} uses undefined macro {name!r}",
-                )
-        elif isinstance(block, Preamble):
-            preambles.append(evaluate(block.value, macros, []))
-        elif isinstance(block, ExplicitComment):
-            comments.append(block.comment)
-        elif isinstance(block, (DuplicateBlockKeyBlock, DuplicateFieldKeyBlock)):
-            # A duplicate key or field is the user's to fix, not a reason to
-            # drop the entry: keys are renamed on output, first fields win.
-            dup = block.ignore_error_block
-            if isinstance(dup, Entry):
-                entries.append(dup)
-        elif isinstance(block, ParsingFailedBlock):
-            raw = (block.raw or "").lstrip()
-            m = re.match(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)", raw)
-            what = f"@{m.group(1)}{{{m.group(2)}" if m else raw[:30]
-            if m and m.group(1).lower() in ("string", "preamble", "comment"):
-                # Not a record: nothing is lost but what the block defined.
-                diags.warn(source, _line(block.start_line), f"{what}: incomplete block skipped")
-                continue
+    # One pass: a macro is defined where its @string stands, as in BibTeX
+    # (bibtexparser applies every @string to every entry, used before or not;
+    # a later redefinition then changes earlier entries).
+    for block in split(text.lstrip("\ufeff")):
+        if isinstance(block, EntryBlock):
+            rec = _read_entry(block, macros, source, diags)
             result.detected += 1
-            diags.error(
-                source,
-                _line(block.start_line),
-                f"{what}: not a complete entry (unbalanced braces or quotes?); skipped",
-            )
-        elif isinstance(block, Entry):
-            entries.append(block)
-    for entry in entries:
-        result.detected += 1
-        line = _line(entry.start_line)
-        fields = []
-        for f in entry.fields:
-            if isinstance(f.value, str) and _MISSING_COMMA.search(f.value):
-                diags.warn(
-                    source,
-                    _line(f.start_line),
-                    f"field {f.key!r} runs into the next field: a comma is missing after its value",
-                    entry.key,
-                )
-            undefined = []
-            value = (
-                evaluate(f.value, macros, undefined) if isinstance(f.value, str) else str(f.value)
-            )
+            if rec is not None:
+                result.records.append(rec)
+        elif isinstance(block, StringBlock):
+            undefined: list[str] = []
+            macros[block.key.strip().lower()] = evaluate(block.raw_value, macros, undefined)
             for name in undefined:
-                if f.key.lower() != "month":
-                    diags.warn(
-                        source, line, f"field {f.key!r} uses undefined macro {name!r}", entry.key
-                    )
-            fields.append((f.key, value))
-        try:
-            rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
-        except (ValueError, RecursionError) as exc:
-            diags.error(source, line, f"cannot read entry: {exc}", entry.key)
-            continue
-        result.records.append(rec)
+                diags.warn(source, block.line, f"@string {block.key} uses undefined macro {name!r}")
+        elif isinstance(block, PreambleBlock):
+            preambles.append(evaluate(block.raw_value, macros, []))
+        elif isinstance(block, CommentBlock):
+            comments.append(block.text)
+        else:
+            _failed(block, result, source)
     result.preambles = preambles
     result.comments = comments
     return result
+
+
+def _read_entry(
+    entry: EntryBlock, macros: dict[str, str], source: str, diags: Diagnostics
+) -> Record | None:
+    line = entry.line
+    fields = []
+    for key, raw, field_line in entry.fields:
+        if _MISSING_COMMA.search(raw):
+            diags.warn(
+                source,
+                field_line,
+                f"field {key!r} runs into the next field: a comma is missing after its value",
+                entry.key,
+            )
+        undefined: list[str] = []
+        fields.append((key, evaluate(raw, macros, undefined)))
+        for name in undefined:
+            if key.lower() != "month":
+                diags.warn(source, line, f"field {key!r} uses undefined macro {name!r}", entry.key)
+    try:
+        return entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
+    except (ValueError, RecursionError) as exc:
+        diags.error(source, line, f"cannot read entry: {exc}", entry.key)
+        return None
+
+
+def _failed(block: FailedBlock, result: ReadResult, source: str) -> None:
+    raw = block.raw.lstrip()
+    m = re.match(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)", raw)
+    what = f"@{m.group(1)}{{{m.group(2)}" if m else raw[:30]
+    if m and m.group(1).lower() in ("string", "preamble", "comment"):
+        # Not a record: nothing is lost but what the block defined.
+        result.diagnostics.warn(source, block.line, f"{what}: incomplete block skipped")
+        return
+    result.detected += 1
+    result.diagnostics.error(
+        source,
+        block.line,
+        f"{what}: not a complete entry (unbalanced braces or quotes?); skipped",
+    )
 
 
 # --------------------------------------------------------------------------

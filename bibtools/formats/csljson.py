@@ -1037,11 +1037,16 @@ assert set(_CUSTOM_CHECKS) == set(CUSTOM_KEYS)
 def write(records: list[Record], options: WriteOptions) -> WriteResult:
     result = WriteResult()
     used: set[str] = set()
-    items = [_ItemWriter(rec, result.diagnostics).write(used) for rec in records]
-    out: list[str] = []
-    _dump(items, "", out)
-    out.append("\n")
-    text = "".join(out)
+    # Item by item: the dicts and the small pieces of one item are freed
+    # before the next, so memory holds the records and the text only.
+    parts = ["["]
+    for rec in records:
+        piece = [",\n  " if len(parts) > 1 else "\n  "]
+        _dump(_ItemWriter(rec, result.diagnostics).write(used), "  ", piece)
+        parts.append("".join(piece))
+    parts.append("\n]\n" if len(parts) > 1 else "]\n")
+    text = "".join(parts)
+    del parts
     if _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
         result.diagnostics.warn(
