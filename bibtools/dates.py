@@ -76,13 +76,13 @@ def resolve_yearless(month: int, day: int, as_of: dt.date) -> dt.date:
     read on 2026-11-26 is 2026-06-02, and ``Dec 3`` is 2025-12-03.  Feb 29
     goes back to the latest leap year.
     """
-    year = as_of.year
-    while True:
+    dt.date(2000, month, day)  # ValueError for a day no year has (Apr 31): never loop on it
+    # Feb 29 recurs within 8 years, every other day within 1.
+    for year in range(as_of.year, as_of.year - 9, -1):
         try:
             candidate = dt.date(year, month, day)
-        except ValueError:  # Feb 29 in a common year
-            year -= 1
+        except ValueError:  # Feb 29 in a common year, or before year 1
             continue
         if candidate <= as_of:
             return candidate
-        year -= 1
+    raise ValueError(f"no {month}/{day} on or before {as_of}")

@@ -389,6 +389,7 @@ class HttpClient:
         self._policies: dict[str, HostPolicy] = {}
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
+        self._save_failures: list[BaseException] = []  # answers the cache could not store
         self._session = self._open(cache_dir)
         if insecure:
             self.warnings.append(
@@ -467,7 +468,9 @@ class HttpClient:
         )
         for storage in (session.cache.responses, session.cache.redirects):
             _bound_write_lock(storage)
-        session.cache.save_response = _redacting(session.cache.save_response)  # type: ignore[method-assign]
+        session.cache.save_response = _redacting(  # type: ignore[method-assign]
+            session.cache.save_response, self._save_failures
+        )
         try:
             # Opening succeeds on a read-only or corrupt file; a write tells.
             probe = "bibtools-write-probe"
@@ -698,7 +701,7 @@ class HttpClient:
         if not self.cached:
             return self._session.send(prepared, timeout=timeout, allow_redirects=allow_redirects)
         try:
-            return self._session.send(
+            response = self._session.send(
                 prepared,
                 timeout=timeout,
                 allow_redirects=allow_redirects,
@@ -708,9 +711,14 @@ class HttpClient:
         except requests.RequestException:
             raise  # the network's problem: retried by the caller
         except Exception as exc:
-            # sqlite3 or serialisation errors: the cache broke, the request need not.
+            # sqlite3 or serialisation errors reading the cache: nothing was sent yet.
             self._drop_cache(exc)
             return self._session.send(prepared, timeout=timeout, allow_redirects=allow_redirects)
+        if self._save_failures:
+            # The answer came but could not be stored: keep it (asking again
+            # would skip the host's pacing) and go on without the cache.
+            self._drop_cache(self._save_failures.pop())
+        return response
 
     def _judge(self, response: requests.Response) -> tuple[str, float | None]:
         """('' , None) for a final answer; (problem, Retry-After) for a retryable one."""
@@ -795,19 +803,24 @@ def _reply(
 _SECRET_LOWER = frozenset(n.lower() for n in SECRET_PARAMETERS)
 
 
-def _redacting(save: Any) -> Any:
+def _redacting(save: Any, failures: list[BaseException]) -> Any:
     """``save_response`` that also strips secrets from the redirects' requests.
 
     requests-cache redacts the request of the answer it stores but keeps
     ``history`` (the 301s followed on the way) as sent, ``Authorization``
-    included; the hops are replaced by copies without their secrets.
+    included; the hops are replaced by copies without their secrets.  A
+    failure to store is put in ``failures`` instead of raised, so that the
+    answer already received is not lost with it.
     """
 
     def save_response(response: Any, cache_key: str | None = None, expires: Any = None) -> None:
         if getattr(response, "history", None):
             # Nothing reads the history after this; the hops' own requests stay intact.
             response.history = [_scrubbed(hop) for hop in response.history]
-        save(response, cache_key, expires)
+        try:
+            save(response, cache_key, expires)
+        except Exception as exc:  # sqlite3 (locked, disk full, read-only) or serialisation
+            failures.append(exc)
 
     return save_response
 

@@ -499,7 +499,11 @@ def math_to_text(math: str) -> str:
     from pylatexenc.latex2text import LatexNodes2Text
 
     body = math.strip("$")
-    return collapse_ws(LatexNodes2Text(math_mode="text").latex_to_text(body)) or body
+    try:
+        return collapse_ws(LatexNodes2Text(math_mode="text").latex_to_text(body)) or body
+    except RecursionError:
+        # pylatexenc recurses once per brace: math nested hundreds deep is shown as written.
+        return collapse_ws(body)
 
 
 _CSL_ESCAPES = {"\\{": "{", "\\}": "}", "\\$": "$", "\\\\": "\\"}

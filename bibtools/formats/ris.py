@@ -335,6 +335,11 @@ class _Fields:
 
     def all(self, *tags: str) -> list[_Field]:
         """The unused fields with one of ``tags``, in document order."""
+        if len(tags) == 1:  # the common case, and most tags are absent
+            present = self.by_tag.get(tags[0])
+            if not present:
+                return []
+            return [f for f in present if f.pos not in self.used]
         found = [f for tag in tags for f in self.by_tag.get(tag, ()) if f.pos not in self.used]
         if len(tags) > 1:
             found.sort(key=lambda f: f.pos)

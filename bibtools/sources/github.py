@@ -443,7 +443,8 @@ class GitHubClient:
                 for s in batch
             }
         data = payload.get("data")
-        errors = [e for e in payload.get("errors") or [] if isinstance(e, dict)]
+        listed = payload.get("errors")
+        errors = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
         if not isinstance(data, dict) or not data:
             # The whole query failed: never keep that in the cache.
             self.http.evict(reply)
