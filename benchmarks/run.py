@@ -889,6 +889,13 @@ def _versus(
 ) -> str:
     """The verdict on ``bibtools / peer <= limit`` (``< 1`` when the limit is 1)."""
     r = _row(rows, task, size, key)
+    timed_out = re.match(r"timed out after (\d+) s", r.peer.error) if r and r.peer else None
+    if r is not None and r.bibtools.ok and timed_out and not memory:
+        # The peer did not finish: bibtools is faster by more than the timeout says.
+        bound = float(timed_out.group(1))
+        value = r.bibtools.median / bound
+        detail = f"{r.bibtools.median:.2f} s; {key} did not finish in {bound:.0f} s"
+        return f"{_verdict(value, limit, limit == 1.0)}: {what}: below {value:.2f}x ({detail})"
     if r is None or r.peer is None or not r.peer.ok:
         why = r.note if r is not None and r.note else f"{key} not measured"
         return f"NOT EVALUATED: {what} ({why})"
