@@ -501,8 +501,9 @@ def math_to_text(math: str) -> str:
     body = math.strip("$")
     try:
         return collapse_ws(LatexNodes2Text(math_mode="text").latex_to_text(body)) or body
-    except RecursionError:
-        # pylatexenc recurses once per brace: math nested hundreds deep is shown as written.
+    except Exception:
+        # pylatexenc recurses once per brace (math nested hundreds deep) and
+        # fails on some malformed math (IndexError): shown as written.
         return collapse_ws(body)
 
 
