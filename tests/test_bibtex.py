@@ -414,3 +414,20 @@ def test_written_keys_fields_and_values_stay_balanced():
             assert depth >= 0
         assert depth == 0, line
     assert one(out).title == protect_case(rec.title)
+
+
+def test_a_macro_takes_effect_where_its_string_stands() -> None:
+    # As in BibTeX: a use before the @string is undefined, a redefinition
+    # changes only the entries after it.
+    text = (
+        "@article{early, title={A}, journal=jn}\n"
+        "@string{jn = {First Journal}}\n"
+        "@article{mid, title={B}, journal=jn}\n"
+        "@string{jn = {Second Journal}}\n"
+        "@article{late, title={C}, journal=jn}\n"
+    )
+    result = bibtex.read(text, ReadOptions(source="m.bib"))
+    journals = {r.key: r.container_title for r in result.records}
+    assert journals == {"early": "jn", "mid": "First Journal", "late": "Second Journal"}
+    undefined = [d for d in result.diagnostics if "undefined macro 'jn'" in d.message]
+    assert [(d.line, d.key) for d in undefined] == [(1, "early")]
