@@ -429,6 +429,8 @@ def reference_blocks(text: str) -> list[tuple[Any, ...]]:
             out.append(("comment", block.comment, line))
         elif isinstance(block, bpm.ParsingFailedBlock):
             out.append(("failed", block.raw, line))
+        else:
+            assert isinstance(block, bpm.ImplicitComment), f"unknown block {block!r}"
     return out
 
 

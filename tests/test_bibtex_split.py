@@ -6,19 +6,15 @@ import logging
 from pathlib import Path
 
 import pytest
-from bibtexparser import model as bpm
-from bibtexparser.splitter import Splitter
+from fuzzing import load_targets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bibtools.files import decode
 from bibtools.formats import bibtex_split
 from bibtools.formats.bibtex_split import (
-    CommentBlock,
     EntryBlock,
     FailedBlock,
-    PreambleBlock,
-    StringBlock,
     split,
 )
 
@@ -29,45 +25,11 @@ REAL_10K = HERE.parent.parent / "shared" / "data" / "bench" / "real_10k.bib"
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 
-def reference(text: str) -> list[tuple]:
-    """bibtexparser's blocks as comparable tuples (lines 1-based)."""
-    out: list[tuple] = []
-    for block in Splitter(text).split().blocks:
-        if isinstance(block, (bpm.DuplicateBlockKeyBlock, bpm.DuplicateFieldKeyBlock)):
-            block = block.ignore_error_block
-        line = block.start_line + 1
-        if isinstance(block, bpm.Entry):
-            fields = tuple((f.key, f.value, f.start_line + 1) for f in block.fields)
-            out.append(("entry", block.entry_type, block.key, fields, line))
-        elif isinstance(block, bpm.String):
-            out.append(("string", block.key, block.value, line))
-        elif isinstance(block, bpm.Preamble):
-            out.append(("preamble", block.value, line))
-        elif isinstance(block, bpm.ExplicitComment):
-            out.append(("comment", block.comment, line))
-        elif isinstance(block, bpm.ParsingFailedBlock):
-            out.append(("failed", block.raw, line))
-        else:
-            assert isinstance(block, bpm.ImplicitComment)
-    return out
-
-
-def ours(text: str) -> list[tuple]:
-    out: list[tuple] = []
-    for block in split(text):
-        if isinstance(block, EntryBlock):
-            out.append(("entry", block.entry_type, block.key, block.fields, block.line))
-        elif isinstance(block, StringBlock):
-            out.append(("string", block.key, block.raw_value, block.line))
-        elif isinstance(block, PreambleBlock):
-            out.append(("preamble", block.raw_value, block.line))
-        elif isinstance(block, CommentBlock):
-            out.append(("comment", block.text, block.line))
-        else:
-            assert isinstance(block, FailedBlock)
-            assert block.message
-            out.append(("failed", block.raw, block.line))
-    return out
+# The same comparison the fuzz target makes: bibtexparser's blocks and ours
+# as tuples (lines 1-based).
+_TARGETS = load_targets()
+reference = _TARGETS.reference_blocks
+ours = _TARGETS.split_blocks
 
 
 def assert_same(text: str) -> None:

@@ -11,13 +11,11 @@ regression (seconds of CPU on a 10 KB input) still fails.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import random
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from fuzzing import load_targets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,19 +24,7 @@ DATA = Path(__file__).parent / "data" / "fuzz"
 CI_CPU_FACTOR = 5.0
 
 
-def _load_targets() -> ModuleType:
-    # fuzz/ is a folder of scripts, not a package: load its module by path.
-    spec = importlib.util.spec_from_file_location(
-        "bibtools_fuzz_targets", ROOT / "fuzz" / "targets.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-T = _load_targets()
+T = load_targets()
 KEPT = sorted(DATA.glob("*/*.bin"))
 SEEDS = {name: [data for _id, data in target.seeds()] for name, target in T.TARGETS.items()}
 

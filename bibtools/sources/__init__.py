@@ -18,7 +18,22 @@ Sources are imported lazily by :mod:`bibtools.enrich`, so importing
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["found", "not-found", "failed", "offline"]
 STATUSES: tuple[Status, ...] = ("found", "not-found", "failed", "offline")
+
+
+def as_int(value: Any) -> int | None:
+    """An integer from untrusted JSON or XML: an int, or a string of ASCII digits; else None.
+
+    ``str.isdigit`` alone accepts "¹" and "٣", which ``int`` refuses or reads
+    differently (found by fuzzing).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None

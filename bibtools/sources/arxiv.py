@@ -45,7 +45,7 @@ from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_o
 from ..markup import from_latex, to_plain
 from ..matching import normalize_title, title_distance
 from ..model import PartialDate, Record
-from . import Status
+from . import Status, as_int
 
 DEFAULT_API = "https://export.arxiv.org/api/query"
 DEFAULT_DELAY = 3.0
@@ -243,9 +243,7 @@ def _text(element: Element | None) -> str:
 
 
 def _int(element: Element | None) -> int | None:
-    text = _text(element)
-    # isdigit() alone accepts "¹", which int() refuses.
-    return int(text) if text.isascii() and text.isdigit() else None
+    return as_int(_text(element))
 
 
 def parse_feed(data: bytes | str) -> Feed:

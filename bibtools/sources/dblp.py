@@ -38,7 +38,7 @@ from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from . import Status
+from . import Status, as_int
 from .semanticscholar import base_url, pacing, policy
 
 DEFAULT_API = "https://dblp.org"
@@ -343,5 +343,4 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any) -> int | None:
-    text = _text(value)
-    return int(text) if text.isascii() and text.isdigit() else None
+    return as_int(_text(value))

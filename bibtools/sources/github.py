@@ -82,6 +82,7 @@ from ..http import (
     host_of,
     parse_retry_after,
 )
+from . import as_int
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_WEB = "https://github.com"
@@ -937,15 +938,7 @@ def _str(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    # isdigit() alone accepts "¹" and "٣", which int() refuses or reads differently.
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
+_int = as_int
 
 
 def _join(*parts: str) -> str:

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 from ..diagnostics import UsageError
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from . import Status
+from . import Status, as_int
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
 PUBLIC_HOST = "api.semanticscholar.org"
@@ -318,11 +318,4 @@ def _str(value: Any) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
+_int = as_int
