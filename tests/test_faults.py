@@ -373,7 +373,7 @@ def test_arxiv_faults_end_with_the_records_and_one_line_per_record(
     name: str, fault: Handler, problem: str, clock: FakeClock
 ) -> None:
     with FaultServer(repeat=fault) as server:
-        result, http, seconds = arxiv_run(server.url("/api/query"), clock)
+        result, _http, seconds = arxiv_run(server.url("/api/query"), clock)
     messages = assert_records_and_one_line_messages(result, failed=True)
     assert any(problem in m for m in messages), messages
     assert seconds < bound(2), f"{name}: {seconds:.1f} s"
