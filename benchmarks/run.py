@@ -706,7 +706,7 @@ def reference_convert(
 
     day = dt.date.fromisoformat(as_of) if as_of else None
     result = read_inputs([str(src)], from_format, as_of=day)
-    options = WriteOptions(preambles=result.preambles, comments=result.comments)
+    options = result.write_options()
     out.write_text(write(result.records, to, options).text, encoding="utf-8", newline="")
 
 

@@ -116,9 +116,10 @@ def _write_options(func: F) -> F:
     func = click.option(
         "--dialect",
         type=click.Choice(["bibtex", "biblatex"]),
-        default="bibtex",
-        show_default=True,
-        help="BibTeX flavour: biblatex writes date, journaltitle, eprinttype.",
+        default=None,
+        help="Map every entry to this BibTeX flavour (biblatex: date, journaltitle, "
+        "eprinttype...; bibtex: year, journal, archiveprefix...). [default: each BibTeX "
+        "entry keeps its own; bibtex for other inputs]",
     )(func)
     func = click.option(
         "--ascii",
@@ -214,7 +215,7 @@ def convert(
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
-    dialect: str,
+    dialect: str | None,
     rekey: bool,
 ) -> None:
     """Convert INPUT files (``-`` for stdin) to one output.
@@ -260,7 +261,7 @@ def _write(
     strict: bool,
     quiet: bool,
     ascii_only: bool,
-    dialect: str,
+    dialect: str | None,
     rekey: bool,
 ) -> int:
     from .convert import write
@@ -272,7 +273,7 @@ def _write(
     if strict and result.skipped:
         raise StrictModeError(f"{result.skipped} bad record(s); nothing written (--strict)")
     options = WriteOptions(
-        ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments
+        ascii=ascii_only, dialect=dialect or "", blocks=result.blocks, files=result.files
     )
     written = write(result.records, fmt, options, rekey=rekey)
     _report(written.diagnostics, quiet)
@@ -402,7 +403,7 @@ def enrich(
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
-    dialect: str,
+    dialect: str | None,
     rekey: bool,
 ) -> None:
     """Complete INPUT records: full author lists, arXiv ids, DOIs, code links, venues.
@@ -627,7 +628,7 @@ def build(
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
-    dialect: str,
+    dialect: str | None,
     rekey: bool,
 ) -> None:
     """Build the reference files from INPUT (default: the bundled example).
@@ -648,11 +649,14 @@ def build(
     if dedupe:
         _dedupe(result, quiet)
     not_enriched = 0
-    if do_enrich:
-        from .keys import assign_keys
+    from .keys import assign_keys
 
-        _report(assign_keys(result.records, rekey=rekey), quiet)
-        rekey = False
+    # One set of keys for the three files, the pages and the link report.
+    key_diags = assign_keys(result.records, rekey=rekey)
+    rekey = False
+    if do_enrich:
+        _report(key_diags, quiet)
+        key_diags.clear()
         enriched = _run_enrich(
             result.records,
             "arxiv",
@@ -667,10 +671,10 @@ def build(
         not_enriched = len(enriched.not_enriched)
         click.echo(f"Enrichment: {enriched.summary()}.", err=True)
     options = WriteOptions(
-        ascii=ascii_only, dialect=dialect, preambles=result.preambles, comments=result.comments
+        ascii=ascii_only, dialect=dialect or "", blocks=result.blocks, files=result.files
     )
     written_files = []
-    warnings: list[Diagnostic] = []
+    warnings: list[Diagnostic] = list(key_diags)
     for fmt, name in (
         ("bibtex", "references.bib"),
         ("ris", "references.ris"),
@@ -746,7 +750,7 @@ def merge(
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
-    dialect: str,
+    dialect: str | None,
     rekey: bool,
 ) -> None:
     """Merge INPUT files into one bibliography, one entry per paper.

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .diagnostics import Diagnostic, Diagnostics, InputError, UsageError
-from .formats import ReadOptions, ReadResult, WriteOptions, WriteResult
+from .formats import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
 from .model import Record
 
 # name -> module; a new format is one line here plus its module.
@@ -78,11 +78,17 @@ def detect(text: str, path: str = "") -> str:
 
 
 def read_text(
-    text: str, format: str | None = None, *, source: str = "<string>", as_of: dt.date | None = None
+    text: str,
+    format: str | None = None,
+    *,
+    source: str = "<string>",
+    as_of: dt.date | None = None,
+    macros: dict[str, str] | None = None,
 ) -> ReadResult:
     """Parse ``text``; returns records and diagnostics (never raises for bad records)."""
     fmt = canonical(format) if format else detect(text, source)
-    result: ReadResult = get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    options = ReadOptions(source=source, as_of=as_of, macros=macros)
+    result: ReadResult = get_format(fmt).read(text, options)
     result.format = fmt
     return result
 
@@ -92,7 +98,13 @@ def loads(text: str, format: str | None = None, *, as_of: dt.date | None = None)
     return read_text(text, format, as_of=as_of).records
 
 
-def read_file(path: str, format: str | None = None, *, as_of: dt.date | None = None) -> ReadResult:
+def read_file(
+    path: str,
+    format: str | None = None,
+    *,
+    as_of: dt.date | None = None,
+    macros: dict[str, str] | None = None,
+) -> ReadResult:
     """Read a file (``-`` is stdin) with format and encoding detection.
 
     A file that is not UTF-8 is decoded (see :func:`bibtools.files.decode`)
@@ -103,7 +115,8 @@ def read_file(path: str, format: str | None = None, *, as_of: dt.date | None = N
     text, encoding = read_input(path)
     source = "<stdin>" if path == "-" else path
     fmt = canonical(format) if format else detect(text, path)
-    result: ReadResult = get_format(fmt).read(text, ReadOptions(source=source, as_of=as_of))
+    options = ReadOptions(source=source, as_of=as_of, macros=macros)
+    result: ReadResult = get_format(fmt).read(text, options)
     result.format = fmt
     if encoding not in ("utf-8", "utf-8-sig"):
         result.diagnostics.insert(0, _encoding_warning(source, encoding))
@@ -141,14 +154,21 @@ def dump(records: list[Record], path: str, format: str | None = None, **options:
 def write(
     records: list[Record], format: str, options: WriteOptions | None = None, *, rekey: bool = False
 ) -> WriteResult:
-    """Assign keys, resolve crossrefs for formats without them, and write."""
+    """Assign keys, resolve crossrefs for formats without them, and write.
+
+    The caller's records are not changed: a record whose key must change is
+    written from a copy.
+    """
     fmt = canonical(format)
     module = get_format(fmt)
     if not hasattr(module, "write"):
         raise UsageError(f"{format} is an input format only")
-    from .keys import assign_keys
+    from .keys import new_keys
 
-    diags = assign_keys(records, rekey=rekey)
+    # A BibTeX file keeps a repeated key as it was: bibtex and biber use the
+    # first entry, and renaming the second would print an entry they skip.
+    keys, diags = new_keys(records, rekey=rekey, keep_duplicates=fmt == "bibtex")
+    records = [r if r.key == k else r.copy(key=k) for r, k in zip(records, keys, strict=True)]
     if fmt != "bibtex" and any(r.crossref for r in records):
         records = [r.copy() for r in records]
         diags.extend(resolve_crossrefs(records))
@@ -163,26 +183,36 @@ class ConvertResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     detected: int = 0
     skipped: int = 0
-    preambles: list[str] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    # BibTeX's @string, @preamble and @comment blocks, and the inputs in order
+    # (the BibTeX writer puts the blocks back where they stood).
+    blocks: list[TextBlock] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # "file (format)"
+
+    def write_options(self, **options: object) -> WriteOptions:
+        return WriteOptions(blocks=self.blocks, files=self.files, **options)  # type: ignore[arg-type]
 
 
 def read_inputs(
     paths: list[str], format: str | None = None, *, as_of: dt.date | None = None
 ) -> ConvertResult:
-    """Read several inputs into one list of records, in input order."""
+    """Read several inputs into one list of records, in input order.
+
+    BibTeX inputs share their ``@string`` macros, in order, as bibtex does with
+    ``\\bibliography{IEEEabrv,paper}``; a file of macros (or comments) alone is an input.
+    """
     out = ConvertResult()
+    macros: dict[str, str] = {}  # shared by the BibTeX inputs
     for path in paths:
-        result = read_file(path, format, as_of=as_of)
+        result = read_file(path, format, as_of=as_of, macros=macros)
         name, fmt = ("<stdin>" if path == "-" else path), result.format
-        if result.detected == 0:
+        if result.detected == 0 and not result.blocks:
             first_error = next(iter(result.diagnostics.errors), None)
             why = f" ({first_error.message})" if first_error else ""
             raise InputError(f"{name}: no {fmt} records found{why}")
         out.sources.append(f"{name} ({fmt})")
-        out.preambles.extend(result.preambles)
-        out.comments.extend(result.comments)
+        out.blocks.extend(result.blocks)
+        out.files.append(name)
         out.records.extend(result.records)
         out.diagnostics.extend(result.diagnostics)
         out.detected += result.detected

@@ -21,8 +21,13 @@ STOPWORDS = frozenset(
     "a an the on in of for to and or at by with from as is are be do does its into onto via".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
-# What BibTeX, biber and bibtexparser all accept in a key.
-_BAD_KEY_CHARS = re.compile(r"[\s,{}()=\"#%'\\~]")
+# What no BibTeX reader accepts in a key (checked with bibtex and biber):
+# such keys cannot be written back and are replaced.
+_UNWRITABLE_KEY_CHARS = re.compile(r"[\s,{}]")
+# What bibtex accepts but biber refuses ("syntax error"): kept, and lint says so.
+_BIBER_KEY_CHARS = re.compile(r"[#%=\"()]")
+# Inside a name: O'Sullivan-Hale, d'Alembert read as one word.
+_NAME_JOINERS = re.compile(r"['\u2019\-\u2010]")
 
 
 def _fold(text: str) -> list[str]:
@@ -30,13 +35,15 @@ def _fold(text: str) -> list[str]:
 
 
 def _name_token(names: Iterable[Name]) -> str:
+    """``osullivanhale`` for O'Sullivan-Hale, ``vanderberg`` for van der Berg."""
     for name in names:
         if name.literal:
-            tokens = _fold(name.literal)
+            tokens = _fold(name.literal)[:1]
         else:
-            tokens = _fold(f"{name.particle} {name.family}") or _fold(name.given)
+            family = _NAME_JOINERS.sub("", f"{name.particle} {name.family}")
+            tokens = _fold(family) or _fold(name.given)[:1]
         if tokens:
-            return tokens[0]
+            return "".join(tokens)
     return ""
 
 
@@ -61,33 +68,57 @@ def _suffixes() -> Iterable[str]:
 
 
 def is_valid_key(key: str) -> bool:
-    return bool(key) and not _BAD_KEY_CHARS.search(key)
+    """Can BibTeX read this key (biber may still refuse some: see :func:`biber_accepts`)?"""
+    return bool(key) and not _UNWRITABLE_KEY_CHARS.search(key)
 
 
-def assign_keys(records: list[Record], rekey: bool = False) -> Diagnostics:
-    """Give every record a key, unique within ``records``; mutates them in place.
+def biber_accepts(key: str) -> bool:
+    return is_valid_key(key) and not _BIBER_KEY_CHARS.search(key)
 
-    Returns warnings for keys that had to change (duplicates, invalid keys).
+
+def new_keys(
+    records: list[Record], rekey: bool = False, keep_duplicates: bool = False
+) -> tuple[list[str], Diagnostics]:
+    """The key each record should be written with, unique within ``records``.
+
+    Pure: the records are not changed.  Keys the input had are kept unless
+    ``rekey``; a key no BibTeX reader accepts is replaced.  A key used twice
+    (BibTeX and biber compare case-insensitively) gets a suffix on its second
+    record, unless ``keep_duplicates``: a BibTeX file is then written as it
+    was (bibtex and biber use the first entry and say so).
     """
     diags = Diagnostics()
+    keys = [rec.key for rec in records]
     taken: set[str] = set()
-    pending: list[tuple[Record, str]] = []
-    for rec in records:
+    first: dict[str, Record] = {}
+    pending: list[tuple[int, str]] = []
+    for i, rec in enumerate(records):
         if rec.key and not rekey:
+            lower = rec.key.lower()
             if not is_valid_key(rec.key):
                 diags.warn(
                     rec.origin_file, rec.origin_line, "invalid citation key replaced", rec.key
                 )
-                pending.append((rec, base_key(rec)))
-            elif rec.key.lower() in taken:
-                # BibTeX and biber compare keys case-insensitively; the second
-                # record keeps its key's stem so \cite commands stay guessable.
-                pending.append((rec, rec.key))
+                pending.append((i, base_key(rec)))
+            elif lower in taken and keep_duplicates:
+                other = first[lower]
+                diags.warn(
+                    rec.origin_file,
+                    rec.origin_line,
+                    f"citation key used before (at {other.location()}); bibtex and biber "
+                    "use the first entry; kept as written",
+                    rec.key,
+                )
+            elif lower in taken:
+                # The second record keeps its key's stem so \cite commands stay guessable.
+                pending.append((i, rec.key))
             else:
-                taken.add(rec.key.lower())
+                taken.add(lower)
+                first[lower] = rec
         else:
-            pending.append((rec, base_key(rec)))
-    for rec, base in pending:
+            pending.append((i, base_key(rec)))
+    for i, base in pending:
+        rec = records[i]
         key = base
         if key.lower() in taken:
             for suffix in _suffixes():
@@ -97,5 +128,13 @@ def assign_keys(records: list[Record], rekey: bool = False) -> Diagnostics:
         taken.add(key.lower())
         if rec.key and not rekey and rec.key != key:
             diags.warn(rec.origin_file, rec.origin_line, f"citation key renamed to {key}", rec.key)
+        keys[i] = key
+    return keys, diags
+
+
+def assign_keys(records: list[Record], rekey: bool = False) -> Diagnostics:
+    """:func:`new_keys`, set on the records themselves (for callers that own them)."""
+    keys, diags = new_keys(records, rekey)
+    for rec, key in zip(records, keys, strict=True):
         rec.key = key
     return diags

@@ -98,7 +98,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, Diagnostics, Level
 from .enrich import Change
-from .keys import is_valid_key
+from .keys import biber_accepts
 from .markup import protect_case, to_plain
 from .matching import normalize_title
 from .model import Record
@@ -1038,7 +1038,7 @@ def _lint_source(
                     "title: acronyms would be lowercased; protect with braces",
                 )
         bibtex = source.format == "bibtex" or rec.extra_format == "bibtex"
-        if bibtex and not is_valid_key(rec.key):
+        if bibtex and not biber_accepts(rec.key):
             emit(
                 "invalid-key",
                 f"citation key {rec.key!r} cannot be cited (spaces, commas, braces...)",

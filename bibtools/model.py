@@ -96,6 +96,24 @@ class CodeLink:
     pushed: str = ""  # date of the last push, YYYY-MM-DD
 
 
+@dataclass(slots=True)
+class Source:
+    """How a BibTeX entry was written, so that what did not change is written back as it was.
+
+    ``fields`` are (name, raw value) pairs in input order, the raw value as
+    the file spelled it (delimiters, ``@string`` macros, ``#``).  ``read_as``
+    holds the record's slots as the reader set them (see :func:`snapshot`);
+    a slot that still holds that value is written from the raw fields that
+    fed it, a changed one is encoded anew.
+    """
+
+    entry_type: str  # as written (lower case)
+    key: str
+    fields: tuple[tuple[str, str], ...]
+    read_as: dict[str, Any]
+    dialect: str = "bibtex"  # "biblatex" when the entry uses BibLaTeX-only fields
+
+
 # Fields of Record that carry markup (LaTeX-ish rich text, see module docstring).
 MARKUP_FIELDS = (
     "title",
@@ -170,6 +188,8 @@ class Record:
     source_type: str = ""  # entry type as the input spelled it
     extra: dict[str, Any] = field(default_factory=dict)
     extra_format: str = ""  # which format the keys of ``extra`` belong to
+    # The entry as a BibTeX file wrote it (BibTeX input only): never compared.
+    source: Source | None = field(default=None, compare=False, repr=False)
     # Where the record came from, for diagnostics: never written out.
     origin_file: str = field(default="", compare=False)
     origin_line: int = field(default=0, compare=False)
@@ -198,6 +218,57 @@ class Record:
             if f.compare and value not in ("", None, [], {}, False) and value != PartialDate():
                 out[f.name] = value
         return out
+
+
+def _frozen(value: Any) -> Any:
+    """A copy that later in-place edits of the record cannot reach."""
+    if isinstance(value, list):
+        return [replace(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, PartialDate):
+        return replace(value, end=replace(value.end) if value.end else None)
+    return value
+
+
+# The slots a Source tracks: every compared field but the key (kept apart).
+_TRACKED = tuple(f.name for f in fields(Record) if f.compare and f.name != "key")
+_DEFAULTS = {
+    f.name: (f.default_factory() if callable(f.default_factory) else f.default)  # type: ignore[misc]
+    for f in fields(Record)
+    if f.name in _TRACKED
+}
+
+
+def snapshot(rec: Record) -> dict[str, Any]:
+    """The record's slots that differ from their defaults, copied (for :attr:`Source.read_as`)."""
+    out = {}
+    for name in _TRACKED:
+        value = getattr(rec, name)
+        if value != _DEFAULTS[name]:
+            out[name] = _frozen(value)
+    return out
+
+
+def changed_slots(rec: Record) -> set[str]:
+    """The slots that differ from how the reader set them; ``extra:NAME`` for extra fields.
+
+    Every slot for a record without a :class:`Source` (it was not read from BibTeX).
+    """
+    if rec.source is None:
+        return set(_TRACKED)
+    read_as = rec.source.read_as
+    out = set()
+    for name in _TRACKED:
+        if name == "extra":
+            continue
+        if getattr(rec, name) != read_as.get(name, _DEFAULTS[name]):
+            out.add(name)
+    old_extra = read_as.get("extra", {})
+    for name in old_extra.keys() | rec.extra.keys():
+        if old_extra.get(name) != rec.extra.get(name):
+            out.add(f"extra:{name}")
+    return out
 
 
 # The CSL item types (CSL 1.0.2); every format maps its types into these.

@@ -230,7 +230,7 @@ def write_all(result: Any) -> int:
 
     size = 0
     for out in WRITERS:
-        options = WriteOptions(preambles=result.preambles, comments=result.comments)
+        options = WriteOptions(blocks=result.blocks)
         written = write([r.copy() for r in result.records], out, options)
         assert isinstance(written.text, str)
         size += len(written.text.encode("utf-8", "surrogatepass"))
@@ -426,12 +426,36 @@ def reference_blocks(text: str) -> list[tuple[Any, ...]]:
         elif isinstance(block, bpm.Preamble):
             out.append(("preamble", block.value, line))
         elif isinstance(block, bpm.ExplicitComment):
-            out.append(("comment", block.comment, line))
+            entry = _commented_entry(block, line)
+            out.append(entry or ("comment", block.comment, line))
         elif isinstance(block, bpm.ParsingFailedBlock):
             out.append(("failed", block.raw, line))
         else:
             assert isinstance(block, bpm.ImplicitComment), f"unknown block {block!r}"
     return out
+
+
+def _commented_entry(block: Any, line: int) -> tuple[Any, ...] | None:
+    """``@commented{k, ...}`` is an entry for BibTeX, a comment for bibtexparser.
+
+    The splitter follows BibTeX there (its one deliberate difference): the
+    reference is bibtexparser's reading of the same block under a type that
+    does not start with "comment".
+    """
+    import re
+
+    from bibtexparser import model as bpm
+    from bibtexparser.splitter import Splitter
+
+    m = re.match(r"@(comment\w+)(?=[ \t]*\{)", block.raw or "", re.I)
+    if m is None:
+        return None
+    blocks = Splitter("@x" + block.raw[2:]).split().blocks
+    if len(blocks) != 1 or not isinstance(blocks[0], bpm.Entry):
+        return None
+    entry = blocks[0]
+    fields = tuple((f.key, f.value, f.start_line + line) for f in entry.fields)
+    return ("entry", m.group(1).lower(), entry.key, fields, line)
 
 
 def split_target(data: bytes) -> Any:

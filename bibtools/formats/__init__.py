@@ -20,20 +20,41 @@ from ..diagnostics import Diagnostics
 from ..model import Record
 
 
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """A BibTeX block that is not an entry (``@string``, ``@preamble``, ``@comment``), as written.
+
+    ``file`` and ``line`` place it among the entries, so that a writer puts it
+    back before the entry that followed it.
+    """
+
+    kind: str  # "string", "preamble" or "comment"
+    text: str  # the whole block, ready to write
+    file: str
+    line: int
+    name: str = ""  # a @string's macro name (lower case)
+    value: str = ""  # its value (or the preamble's), macros expanded
+
+
 @dataclass(slots=True)
 class ReadOptions:
     source: str = "<stdin>"  # the file name diagnostics carry
     as_of: _dt.date | None = None  # listing dates without a year resolve against it
+    # BibTeX: @string macros defined by earlier inputs (the reader adds this
+    # file's), as bibtex sees \bibliography{IEEEabrv,paper}.
+    macros: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
 class WriteOptions:
     ascii: bool = False  # BibTeX: LaTeX accent commands instead of UTF-8
-    dialect: str = "bibtex"  # or "biblatex"
-    protect_titles: bool = True  # BibTeX: brace acronyms and inner capitals
-    # BibTeX: @preamble and @comment blocks of the input, written back.
-    preambles: list[str] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    # BibTeX: "bibtex" or "biblatex" maps every entry to that dialect; "" keeps
+    # each BibTeX entry's own and writes bibtex for records from elsewhere.
+    dialect: str = ""
+    protect_titles: bool = True  # BibTeX: brace acronyms and inner capitals of new titles
+    # BibTeX: the @string, @preamble and @comment blocks of the input, written back.
+    blocks: list[TextBlock] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the inputs in the order they were read
 
 
 @dataclass(slots=True)
@@ -43,9 +64,12 @@ class ReadResult:
     # Records the reader saw, skipped ones included: written + skipped == detected.
     detected: int = 0
     format: str = ""  # the format the text was read as (set by convert.read_file)
-    # BibTeX only: @preamble and @comment blocks, so BibTeX -> BibTeX keeps them.
-    preambles: list[str] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    # BibTeX only: @string, @preamble and @comment blocks, so BibTeX -> BibTeX keeps them.
+    blocks: list[TextBlock] = field(default_factory=list)
+
+    @property
+    def preambles(self) -> list[str]:
+        return [b.value for b in self.blocks if b.kind == "preamble"]
 
 
 @dataclass(slots=True)

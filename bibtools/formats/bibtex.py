@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from collections import deque
+from dataclasses import dataclass
 from collections.abc import Iterable
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
 from ..ids import clean_doi
 from ..markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
-from ..model import CodeLink, PartialDate, Record
+from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapshot
 from ..names import format_bibtex_names, parse_bibtex_names
 from ..urls import find_urls
-from . import ReadOptions, ReadResult, WriteOptions, WriteResult
+from . import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
 from .bibtex_split import CommentBlock, EntryBlock, FailedBlock, PreambleBlock, StringBlock, split
 
 NAME = "bibtex"
@@ -145,6 +148,11 @@ _GENRE_KEYS = {
     "datacd": "Data CD",
     "audiocd": "Audio CD",
 }
+_BIBLATEX_TYPES = frozenset(
+    "online thesis report mvbook mvcollection mvproceedings mvreference collection "
+    "reference inreference bookinbook suppbook suppcollection suppperiodical dataset "
+    "software set xdata".split()
+)
 _BOOKS = {
     "book",
     "mvbook",
@@ -242,26 +250,85 @@ def _split_concat(raw: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def evaluate(raw: str, macros: dict[str, str], undefined: list[str]) -> str:
-    """The value of a raw field: ``{a}``, ``"a"``, ``2020``, ``jan``, ``foo # {bar}``."""
+# The longest value a field or macro may reach, and the most text macros may
+# expand to in one file.  BibTeX bounds its strings too; without a bound, 40
+# @strings each doubling the last (a 1 KB file) would need terabytes, and a
+# thousand fields each using a 16 MB macro would need 16 GB.
+MAX_VALUE = 16 * 1024 * 1024
+MAX_EXPANSION = 64 * 1024 * 1024
+
+
+class ValueTooLong(ValueError):
+    """A value past :data:`MAX_VALUE`, or macro expansion past :data:`MAX_EXPANSION`."""
+
+    def __init__(self, message: str, macro: str = "") -> None:
+        super().__init__(message)
+        self.macro = macro  # set when the value used a macro that had overflowed
+
+
+def _too_long(length: int) -> ValueTooLong:
+    return ValueTooLong(f"value of {length:,} characters is longer than the limit of {MAX_VALUE:,}")
+
+
+class _Overflow(str):
+    """A macro whose value was too long: using it is an error, not an empty string."""
+
+    line = 0
+
+
+@dataclass(slots=True)
+class Expansion:
+    """How much text macros have expanded to so far (one per file, or per run of files)."""
+
+    used: int = 0
+
+
+def evaluate(
+    raw: str, macros: dict[str, str], undefined: list[str], expansion: Expansion | None = None
+) -> str:
+    """The value of a raw field: ``{a}``, ``"a"``, ``2020``, ``jan``, ``foo # {bar}``.
+
+    Raises :class:`ValueTooLong` past :data:`MAX_VALUE`, or when the macros
+    used in ``expansion``'s file pass :data:`MAX_EXPANSION` in all.
+    """
     raw = raw.strip()
     if raw.startswith("{") and raw.endswith("}") and "#" not in raw:
+        if len(raw) - 2 > MAX_VALUE:
+            raise _too_long(len(raw) - 2)
         return raw[1:-1]
     out = []
+    length = 0
     for part in _split_concat(raw) if "#" in raw else [raw]:
         if len(part) >= 2 and (
             (part[0] == "{" and part[-1] == "}") or (part[0] == '"' and part[-1] == '"')
         ):
-            out.append(part[1:-1])
+            piece = part[1:-1]
         elif part.isdigit():
-            out.append(part)
+            piece = part
         elif part:
             value = macros.get(part.lower())
             if value is None:
                 undefined.append(part)
-                out.append(part)
+                piece = part
+            elif isinstance(value, _Overflow):
+                raise ValueTooLong(
+                    f"uses macro {part!r}, whose value is too long (line {value.line})", part
+                )
             else:
-                out.append(value)
+                piece = value
+                if expansion is not None:
+                    expansion.used += len(piece)
+                    if expansion.used > MAX_EXPANSION:
+                        raise ValueTooLong(
+                            f"@string macros expand to more than {MAX_EXPANSION:,} characters "
+                            "in this input"
+                        )
+        else:
+            continue
+        length += len(piece)
+        if length > MAX_VALUE:
+            raise _too_long(length)
+        out.append(piece)
     return "".join(out)
 
 
@@ -412,7 +479,9 @@ def entry_to_record(
     for name, value in fields:
         name = name.lower()
         if name in values:
-            diags.warn(source, line, f"field {name!r} given twice; the first value is kept", key)
+            diags.warn(
+                source, line, f"field {name!r} given twice; the first value is kept (as by bibtex)", key
+            )
             continue
         values[name] = value
     if etype not in TO_CSL:
@@ -595,57 +664,115 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
     source = options.source
-    macros = dict(DEFAULT_MACROS)
-    preambles: list[str] = []
-    comments: list[str] = []
+    macros = options.macros if options.macros is not None else {}
+    if not macros:
+        macros.update(DEFAULT_MACROS)  # the caller's dict: later inputs see this file's macros
+    blocks = result.blocks
+    expansion = Expansion()
     # One pass: a macro is defined where its @string stands, as in BibTeX
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
     for block in split(text.lstrip("\ufeff")):
         if isinstance(block, EntryBlock):
-            rec = _read_entry(block, macros, source, diags)
+            rec = _read_entry(block, macros, source, diags, expansion)
             result.detected += 1
             if rec is not None:
                 result.records.append(rec)
         elif isinstance(block, StringBlock):
+            name = block.key.strip()
             undefined: list[str] = []
-            macros[block.key.strip().lower()] = evaluate(block.raw_value, macros, undefined)
-            for name in undefined:
-                diags.warn(source, block.line, f"@string {block.key} uses undefined macro {name!r}")
+            try:
+                value = evaluate(block.raw_value, macros, undefined, expansion)
+            except ValueTooLong as exc:
+                if not exc.macro:  # else the macro it uses was reported already
+                    diags.error(source, block.line, f"@string {name}: {exc}")
+                value = _Overflow()
+                value.line = block.line
+            macros[name.lower()] = value
+            for macro in undefined:
+                diags.warn(source, block.line, f"@string {name} uses undefined macro {macro!r}")
+            blocks.append(
+                TextBlock(
+                    "string",
+                    f"@string{{{name} = {block.raw_value}}}",
+                    source,
+                    block.line,
+                    name.lower(),
+                    "" if isinstance(value, _Overflow) else value,
+                )
+            )
         elif isinstance(block, PreambleBlock):
-            preambles.append(evaluate(block.raw_value, macros, []))
+            try:
+                value = evaluate(block.raw_value, macros, [], expansion)
+            except ValueTooLong as exc:
+                diags.error(source, block.line, f"@preamble: {exc}")
+                continue
+            text_ = f"@preamble{{{block.raw_value.strip()}}}"
+            blocks.append(TextBlock("preamble", text_, source, block.line, value=value))
         elif isinstance(block, CommentBlock):
-            comments.append(block.text)
+            blocks.append(TextBlock("comment", f"@comment{{{block.text}}}", source, block.line))
         else:
             _failed(block, result, source)
-    result.preambles = preambles
-    result.comments = comments
     return result
 
 
+# Fields only BibLaTeX knows: an entry that has one is written in that dialect.
+_BIBLATEX_FIELDS = frozenset(
+    "date journaltitle location eprinttype eprintclass langid maintitle origdate eventdate "
+    "journalsubtitle booksubtitle titleaddon subtitle".split()
+)
+
+
 def _read_entry(
-    entry: EntryBlock, macros: dict[str, str], source: str, diags: Diagnostics
+    entry: EntryBlock,
+    macros: dict[str, str],
+    source: str,
+    diags: Diagnostics,
+    expansion: Expansion,
 ) -> Record | None:
     line = entry.line
     fields = []
-    for key, raw, field_line in entry.fields:
-        if _MISSING_COMMA.search(raw):
-            diags.warn(
-                source,
-                field_line,
-                f"field {key!r} runs into the next field: a comma is missing after its value",
-                entry.key,
-            )
-        undefined: list[str] = []
-        fields.append((key, evaluate(raw, macros, undefined)))
-        for name in undefined:
-            if key.lower() != "month":
-                diags.warn(source, line, f"field {key!r} uses undefined macro {name!r}", entry.key)
     try:
-        return entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
+        for key, raw, field_line in entry.fields:
+            if _MISSING_COMMA.search(raw):
+                diags.warn(
+                    source,
+                    field_line,
+                    f"field {key!r} runs into the next field: a comma is missing after its value",
+                    entry.key,
+                )
+            undefined: list[str] = []
+            fields.append((key, evaluate(raw, macros, undefined, expansion)))
+            for name in undefined:
+                if key.lower() != "month":
+                    diags.warn(
+                        source, line, f"field {key!r} uses undefined macro {name!r}", entry.key
+                    )
+    except ValueTooLong as exc:
+        diags.error(source, line, f"field {key!r}: {exc}; entry skipped", entry.key)
+        return None
+    try:
+        rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
     except (ValueError, RecursionError) as exc:
         diags.error(source, line, f"cannot read entry: {exc}", entry.key)
         return None
+    # A field given twice: bibtex and biber print the first, bibtexparser and
+    # pybtex refuse the entry; the reader warned, the second is not written.
+    seen: set[str] = set()
+    raw_fields = tuple(
+        (name, raw)
+        for name, raw, _ in entry.fields
+        if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
+    )
+    biblatex = any(name.lower() in _BIBLATEX_FIELDS for name, _ in raw_fields)
+    rec.source = Source(
+        entry.entry_type,
+        entry.key,
+        raw_fields,
+        snapshot(rec),
+        "biblatex" if biblatex or entry.entry_type in _BIBLATEX_TYPES else "bibtex",
+    )
+    return rec
 
 
 def _failed(block: FailedBlock, result: ReadResult, source: str) -> None:
@@ -843,26 +970,282 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
     return out
 
 
+# Which model slots each field feeds when the reader maps it (see entry_to_record).
+# A field the reader keeps in ``extra`` also feeds ``extra:NAME``.
+_ARXIV_SLOTS = frozenset({"arxiv_id", "arxiv_version", "arxiv_primary_class", "arxiv_categories"})
+_FIELD_SLOTS: dict[str, frozenset[str]] = {
+    **{name: frozenset({slot}) for name, slot in _MARKUP.items()},
+    **{name: frozenset({slot}) for name, slot in _VERBATIM.items()},
+    "subtitle": frozenset({"title"}),
+    "titleaddon": frozenset({"title"}),
+    "location": frozenset({"publisher_place"}),
+    "author": frozenset({"authors", "authors_truncated"}),
+    "editor": frozenset({"editors", "editors_truncated"}),
+    **{
+        name: frozenset({"container_title"})
+        for name in (
+            "journal journaltitle booktitle maintitle journalsubtitle journaltitleaddon "
+            "booksubtitle booktitleaddon mainsubtitle maintitleaddon"
+        ).split()
+    },
+    "number": frozenset({"issue", "collection_number", "number"}),
+    "issue": frozenset({"issue"}),
+    "pages": frozenset({"pages"}),
+    "school": frozenset({"institution"}),
+    "institution": frozenset({"institution"}),
+    "type": frozenset({"genre"}),
+    "doi": frozenset({"doi"}),
+    "url": frozenset({"url"}),
+    "howpublished": frozenset({"url"}) | _ARXIV_SLOTS,
+    "keywords": frozenset({"keywords"}),
+    "urldate": frozenset({"accessed"}),
+    "crossref": frozenset({"crossref"}),
+    "code": frozenset({"code_links"}),
+    **{name: frozenset({"code_links"}) for name in _CODE_META},
+    "affiliations": frozenset({"affiliations"}),
+    "affiliation": frozenset({"affiliations"}),
+    **{name: frozenset({"issued"}) for name in ("year", "date", "month", "day")},
+    **{
+        name: _ARXIV_SLOTS
+        for name in ("eprint", "archiveprefix", "eprinttype", "primaryclass", "eprintclass")
+    },
+}
+# The preprint note the writer adds depends on the arXiv class too.
+_FIELD_SLOTS["note"] = frozenset({"note"}) | _ARXIV_SLOTS
+
+# Same field, other dialect: renamed with its value as written (--dialect).
+_RENAMES = {
+    "bibtex": {
+        "journaltitle": "journal",
+        "location": "address",
+        "eprinttype": "archiveprefix",
+        "eprintclass": "primaryclass",
+        "langid": "language",
+    },
+    "biblatex": {
+        "journal": "journaltitle",
+        "address": "location",
+        "archiveprefix": "eprinttype",
+        "primaryclass": "eprintclass",
+    },
+}
+# Their values must still be encoded anew in the other dialect.
+_DIALECT_SLOTS = frozenset({"issued", "type"})
+
+
+def _slots_of(name: str, extra_names: Iterable[str]) -> frozenset[str]:
+    slots = _FIELD_SLOTS.get(name, frozenset())
+    return slots | {f"extra:{name}"} if name in extra_names else slots
+
+
+def _ascii_raw(name: str, raw: str) -> str:
+    """A raw value with its non-ASCII characters as LaTeX (or, in URLs, percent-escapes)."""
+    if raw.isascii():
+        return raw
+    if name in _URL_FIELDS:
+        from urllib.parse import quote
+
+        return "".join(ch if ch.isascii() else quote(ch) for ch in raw)
+    from ..markup import to_latex
+
+    out = []
+    for ch in unicodedata.normalize("NFC", raw):
+        out.append(ch if ch.isascii() else to_latex(ch, True))
+    return "".join(out)
+
+
+_URL_FIELDS = frozenset({"url", "doi", "eprint", "file", "pdf", "code", "urlraw"})
+
+
+def _balanced(value: str) -> bool:
+    """Do the braces balance as BibTeX counts them (a backslash escapes nothing)?"""
+    depth = 0
+    for ch in value:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _guard(name: str, value: str) -> str:
+    """A value that cannot close its entry early, whatever its origin.
+
+    BibTeX counts every brace, escaped or not, so a value with unbalanced
+    braces (a URL from RIS ending in ``}}@preamble{...``) would end the field
+    and let the rest be read as BibTeX.  In URLs the braces that do not pair
+    up are percent-escaped, elsewhere written ``\\textbraceleft{}`` and
+    ``\\textbraceright{}``; braces that pair up stay.
+    """
+    if _balanced(value):
+        return value
+    url = name in _URL_FIELDS
+    opened: list[int] = []  # positions of "{" not closed yet
+    unmatched: set[int] = set()
+    for i, ch in enumerate(value):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                unmatched.add(i)
+    unmatched.update(opened)
+    out = []
+    for i, ch in enumerate(value):
+        if i not in unmatched:
+            out.append(ch)
+            continue
+        if url:
+            out.append("%7B" if ch == "{" else "%7D")
+            continue
+        if out and out[-1] == "\\":
+            out.pop()  # \{ is a literal brace: the command form says the same
+        out.append("\\textbraceleft{}" if ch == "{" else "\\textbraceright{}")
+    return "".join(out)
+
+
+def _dialect(rec: Record, options: WriteOptions) -> str:
+    if options.dialect:
+        return options.dialect
+    return rec.source.dialect if rec.source is not None else "bibtex"
+
+
+def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str, str]]]:
+    """The entry type and the (field name, value as written) pairs of a record.
+
+    A record read from BibTeX keeps its type and every field as the source
+    wrote it, except those fed by slots that changed since (enrichment,
+    merging): those are encoded anew, in the place of the fields they replace.
+    A record from elsewhere is encoded whole.
+    """
+    dialect = _dialect(rec, options)
+    gen_options = options if options.dialect == dialect else _with_dialect(options, dialect)
+    src = rec.source
+    if src is None:
+        etype = _entry_type(rec, dialect == "biblatex")
+        fields = [(n, _encoded(n, v, b)) for n, v, b in record_fields(rec, gen_options)]
+        return etype, fields
+
+    changed = changed_slots(rec)
+    for name, raw in src.fields:
+        # bibtexparser's splitter (ours follows it) takes \{ for a literal
+        # brace, BibTeX counts it: a value that does not balance as BibTeX
+        # counts would break the entry if written back as it was.
+        if ("\\{" in raw or "\\}" in raw) and not _balanced(raw):
+            changed |= _slots_of(name.lower(), ()) | {f"extra:{name.lower()}"}
+    renames = _RENAMES[dialect] if dialect != src.dialect else {}
+    if renames:
+        changed |= _DIALECT_SLOTS
+    extra_names = src.read_as.get("extra", {}).keys()
+    if changed & {"type", "source_type"} or (
+        renames and dialect == "bibtex" and src.entry_type in _BIBLATEX_TYPES
+    ):
+        etype = _entry_type(rec, dialect == "biblatex")
+    else:
+        etype = src.entry_type
+    if not changed:
+        fields = [(n.lower(), v) for n, v in src.fields]
+    else:
+        fields = _merge_fields(rec, src.fields, changed, extra_names, gen_options)
+    out = []
+    for name, value in fields:
+        name = renames.get(name, name)
+        out.append((name, _ascii_raw(name, value) if options.ascii else value))
+    return etype, out
+
+
+def _merge_fields(
+    rec: Record,
+    raw_fields: Iterable[tuple[str, str]],
+    changed: set[str],
+    extra_names: Iterable[str],
+    options: WriteOptions,
+) -> list[tuple[str, str]]:
+    """The source's fields, with those that changed slots fed replaced by new ones."""
+    extra_names = set(extra_names)
+    fresh = []  # (name, encoded value, slots) of the new fields that carry changed slots
+    for name, value, braced in record_fields(rec, options):
+        slots = _slots_of(name, rec.extra.keys() | extra_names)
+        if slots & changed:
+            fresh.append((name, _encoded(name, value, braced), slots))
+    fresh_names = {name for name, _, _ in fresh}
+    out: list[tuple[str, str]] = []
+    done: set[str] = set()
+    for name, raw in raw_fields:
+        lower = name.lower()
+        slots = _slots_of(lower, extra_names)
+        if not (slots & changed) and lower not in fresh_names:
+            out.append((lower, raw))
+            continue
+        # Replaced: the new fields for what this one carried go here.
+        for new_name, value, new_slots in fresh:
+            if new_name not in done and (new_slots & slots & changed or new_name == lower):
+                out.append((new_name, value))
+                done.add(new_name)
+    out.extend((name, value) for name, value, _ in fresh if name not in done)
+    return out
+
+
+def _with_dialect(options: WriteOptions, dialect: str) -> WriteOptions:
+    from dataclasses import replace
+
+    return replace(options, dialect=dialect)
+
+
+def _encoded(name: str, value: str, braced: bool) -> str:
+    return f"{{{_guard(name, value)}}}" if braced else value
+
+
 def _format_entry(rec: Record, options: WriteOptions) -> str:
-    fields = record_fields(rec, options)
-    etype = _entry_type(rec, options.dialect == "biblatex")
-    width = max((len(name) for name, _, _ in fields), default=0)
+    etype, fields = entry_parts(rec, options)
+    width = max((len(name) for name, _ in fields), default=0)
     lines = [f"@{etype}{{{rec.key},"]
-    for name, value, braced in fields:
-        shown = f"{{{value}}}" if braced else value
-        lines.append(f"  {name.ljust(width)} = {shown},")
+    for name, value in fields:
+        lines.append(f"  {name.ljust(width)} = {value},")
     lines.append("}")
     return "\n".join(lines)
 
 
 def write(records: list[Record], options: WriteOptions) -> WriteResult:
+    """BibTeX text; the input's @string/@preamble/@comment blocks go back where they stood.
+
+    A block is written before the first record (in output order) that
+    followed it in its file, and every block of the files read before a
+    record's own file comes before that record, so macros are defined before
+    their use (also from a file of @strings only, and when records were
+    merged, dropped or reordered); blocks after the last record end the file.
+    A block identical to one already written (the same @string in two merged
+    files) is written once.
+    """
     result = WriteResult()
     parts: list[str] = []
-    for preamble in options.preambles:
-        parts.append(f"@preamble{{{{{preamble}}}}}")
+    pending: dict[str, deque[TextBlock]] = {}
+    for block in options.blocks:
+        pending.setdefault(block.file, deque()).append(block)
+    order = list(options.files) or list(pending)
+    seen: set[tuple[str, str, str]] = set()
+
+    def put(block: TextBlock) -> None:
+        ident = (block.kind, block.name, block.value if block.kind == "string" else block.text)
+        if ident not in seen:
+            seen.add(ident)
+            parts.append(block.text)
+
     for rec in records:
+        if rec.source is not None and rec.origin_file in order:
+            here = order.index(rec.origin_file)
+            for earlier in order[:here]:
+                for block in pending.pop(earlier, ()):
+                    put(block)
+            queue = pending.get(rec.origin_file)
+            while queue and queue[0].line <= rec.origin_line:
+                put(queue.popleft())
         parts.append(_format_entry(rec, options))
-    for comment in options.comments:
-        parts.append(f"@comment{{{comment}}}")
+    for queue in pending.values():
+        for block in queue:
+            put(block)
     result.text = "\n\n".join(parts) + ("\n" if parts else "")
     return result

@@ -24,6 +24,11 @@ What the fast path mirrors, so that it may be compared with the slow one:
 * Between blocks, any ``@type{`` starts a block, also in the middle of a
   line.
 
+One deliberate difference, where bibtexparser and BibTeX disagree: only
+``@comment`` is a comment; ``@commented{key, ...}`` (jurabib) is an entry of
+an unknown type, as BibTeX reads it (bibtexparser takes any ``@comment...``
+for a comment).  The fallback still follows bibtexparser.
+
 Duplicate keys and duplicate fields are not errors here: the blocks come
 out as written and the reader decides.  ``split`` is a generator and holds
 one block at a time (the fallback one chunk: the text up to the next block
@@ -171,7 +176,7 @@ def _fast_block(
     """
     if text[open_at] != "{":
         return None  # (...) blocks are rare: the fallback reads them
-    if kind.startswith("@comment"):
+    if kind.rstrip() == "@comment":
         m = _FREE.match(text, open_at, end)
         return (CommentBlock(m.group(1).strip(), line), m.end()) if m else None
     if kind.startswith("@preamble"):
