@@ -277,12 +277,38 @@ def _write(
     )
     written = write(result.records, fmt, options, rekey=rekey)
     _report(written.diagnostics, quiet)
+    data = _encoded_output(result, fmt, written.text, quiet)
     if output:
-        write_atomic(output, written.text)
+        write_atomic(output, data)
     else:
-        sys.stdout.write(written.text)
+        sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return EXIT_PROBLEMS if result.skipped or written.diagnostics.errors else EXIT_OK
+
+
+def _encoded_output(result: ConvertResult, fmt: str, text: str, quiet: bool) -> bytes:
+    """UTF-8, except BibTeX from BibTeX inputs that share a legacy encoding: that one.
+
+    bibtex reads bytes, so a Latin-1 file written back as UTF-8 would print
+    differently under the document's ``inputenc``; ``--ascii`` avoids the question.
+    """
+    legacy = result.legacy_encoding() if fmt == "bibtex" else None
+    if legacy:
+        try:
+            data = text.encode(legacy)
+        except UnicodeEncodeError as exc:
+            if not quiet:
+                click.echo(
+                    f"bibtools: warning: the output has characters {legacy} cannot hold "
+                    f"({text[exc.start:exc.end]!r}); written as UTF-8 instead of the "
+                    f"inputs' {legacy} (or use --ascii)",
+                    err=True,
+                )
+        else:
+            if not quiet:
+                click.echo(f"bibtools: note: written in {legacy}, as the inputs were", err=True)
+            return data
+    return text.encode("utf-8")
 
 
 def _network_options(func: F) -> F:

@@ -7,6 +7,7 @@ records into text or files.  ``convert`` is what the CLI's ``convert`` and
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import importlib
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ def read_file(
     options = ReadOptions(source=source, as_of=as_of, macros=macros)
     result: ReadResult = get_format(fmt).read(text, options)
     result.format = fmt
+    result.encoding = encoding
     if encoding not in ("utf-8", "utf-8-sig"):
         result.diagnostics.insert(0, _encoding_warning(source, encoding))
     return result
@@ -188,6 +190,18 @@ class ConvertResult:
     blocks: list[TextBlock] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # "file (format)"
+    encodings: list[str] = field(default_factory=list)  # of each BibTeX input
+
+    def legacy_encoding(self) -> str | None:
+        """The one legacy encoding every BibTeX input shares (latin-1...), if any.
+
+        bibtex reads bytes: a file written back in another encoding would
+        print differently under the same ``inputenc``.
+        """
+        if len(set(self.encodings)) != 1 or len(self.encodings) != len(self.files):
+            return None
+        name = codecs.lookup(self.encodings[0]).name
+        return None if name.startswith(("utf", "ascii")) else self.encodings[0]
 
     def write_options(self, **options: object) -> WriteOptions:
         return WriteOptions(blocks=self.blocks, files=self.files, **options)  # type: ignore[arg-type]
@@ -213,6 +227,8 @@ def read_inputs(
         out.sources.append(f"{name} ({fmt})")
         out.blocks.extend(result.blocks)
         out.files.append(name)
+        if fmt == "bibtex":
+            out.encodings.append(result.encoding)
         out.records.extend(result.records)
         out.diagnostics.extend(result.diagnostics)
         out.detected += result.detected

@@ -33,6 +33,8 @@ ours = _TARGETS.split_blocks
 
 
 def assert_same(text: str) -> None:
+    if _TARGETS.quote_in_braces_in_quotes(text):
+        return  # where the splitter follows BibTeX, not bibtexparser (its docstring)
     expected = reference(text)
     got = ours(text)
     if got != expected:  # the first difference, readable

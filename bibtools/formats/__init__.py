@@ -64,6 +64,7 @@ class ReadResult:
     # Records the reader saw, skipped ones included: written + skipped == detected.
     detected: int = 0
     format: str = ""  # the format the text was read as (set by convert.read_file)
+    encoding: str = "utf-8"  # the file's (set by convert.read_file)
     # BibTeX only: @string, @preamble and @comment blocks, so BibTeX -> BibTeX keeps them.
     blocks: list[TextBlock] = field(default_factory=list)
 

@@ -20,7 +20,7 @@ import logging
 import re
 import unicodedata
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Iterable
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
@@ -484,11 +484,6 @@ def entry_to_record(
             )
             continue
         values[name] = value
-    if etype not in TO_CSL:
-        diags.warn(
-            source, line, f"unknown entry type @{entry_type}; read as a generic document", key
-        )
-
     for name, value in values.items():
         if name in _MARKUP:
             if getattr(rec, _MARKUP[name]):  # address and location both given
@@ -660,6 +655,48 @@ def entry_to_record(
 _MISSING_COMMA = re.compile(r"[}\"]\s*\n\s*[A-Za-z][\w-]*\s*=\s*[{\"\d]")
 
 
+# A block start that BibTeX reads and bibtexparser's splitter (which ours
+# follows) does not: a type with a hyphen (@ABNT-options, abntex2's control
+# entries), a line break before its brace ("@incollection\n(",
+# "@FAKE-ENTRY\n{"), or a key with "=" or a quote (abnt-and-type=e).
+_ODD_START = re.compile(
+    r"^([ \t]*@)([^\s\"#%'(),={}@]+)(\s*)([{(])(\s*)([^\s,{}()]*)(?=[\s,})])", re.M
+)
+_SPLITTER_KEY = re.compile(r"[^{}\",=@\\]*")
+
+
+def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
+    """``text`` with such block starts in the splitter's form, and (type, key) by line.
+
+    The brace moves up to the type and the line breaks after it, so line
+    numbers do not change; characters the splitter does not take in a type
+    or key become ``_``, and the type and key as written are restored from
+    the returned map.
+    """
+    if "@" not in text:
+        return text, {}
+    found: dict[int, tuple[str, str]] = {}
+    pieces: list[str] = []
+    last = 0
+    for m in _ODD_START.finditer(text):
+        head, etype, space, brace, pad, key = m.groups()
+        if etype.isidentifier() and "\n" not in space and _SPLITTER_KEY.fullmatch(key):
+            continue
+        if etype.lower() in ("comment", "preamble", "string"):
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        found[line] = (etype.lower(), key)
+        pieces.append(text[last : m.start()])
+        safe_key = re.sub(r"[{}\",=@\\]", "_", key)
+        safe_type = re.sub(r"\W", "_", etype)
+        pieces.append(f"{head}{safe_type}{brace}{space}{pad}{safe_key}")
+        last = m.end()
+    if not found:
+        return text, {}
+    pieces.append(text[last:])
+    return "".join(pieces), found
+
+
 def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
@@ -669,15 +706,22 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         macros.update(DEFAULT_MACROS)  # the caller's dict: later inputs see this file's macros
     blocks = result.blocks
     expansion = Expansion()
+    unknown: dict[str, list[Record]] = {}  # entry types BibTeX styles may not know
     # One pass: a macro is defined where its @string stands, as in BibTeX
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
-    for block in split(text.lstrip("\ufeff")):
+    text, odd_starts = _even_starts(text.lstrip("\ufeff"))
+    for block in split(text):
         if isinstance(block, EntryBlock):
+            if block.line in odd_starts:
+                etype, key = odd_starts[block.line]
+                block = replace(block, entry_type=etype, key=key)
             rec = _read_entry(block, macros, source, diags, expansion)
             result.detected += 1
             if rec is not None:
                 result.records.append(rec)
+                if block.entry_type not in TO_CSL:
+                    unknown.setdefault(block.entry_type, []).append(rec)
         elif isinstance(block, StringBlock):
             name = block.key.strip()
             undefined: list[str] = []
@@ -713,6 +757,16 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             blocks.append(TextBlock("comment", f"@comment{{{block.text}}}", source, block.line))
         else:
             _failed(block, result, source)
+    for etype, recs in unknown.items():
+        first = recs[0]
+        more = f" and {len(recs) - 1} more" if len(recs) > 1 else ""
+        diags.warn(
+            source,
+            first.origin_line,
+            f"unknown entry type @{etype} ({first.key}{more}): kept as written in BibTeX, "
+            "a generic document in other formats",
+            first.key,
+        )
     return result
 
 
@@ -1132,9 +1186,10 @@ def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str
     changed = changed_slots(rec)
     for name, raw in src.fields:
         # bibtexparser's splitter (ours follows it) takes \{ for a literal
-        # brace, BibTeX counts it: a value that does not balance as BibTeX
-        # counts would break the entry if written back as it was.
-        if ("\\{" in raw or "\\}" in raw) and not _balanced(raw):
+        # brace and a quoted value to end at a quote inside braces; BibTeX
+        # counts every brace.  A value that does not balance as BibTeX counts
+        # would break the entry and those after it if written back as it was.
+        if raw.count("{") != raw.count("}") or (raw.count("\\{") and not _balanced(raw)):
             changed |= _slots_of(name.lower(), ()) | {f"extra:{name.lower()}"}
     renames = _RENAMES[dialect] if dialect != src.dialect else {}
     if renames:

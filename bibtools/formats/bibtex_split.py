@@ -24,10 +24,16 @@ What the fast path mirrors, so that it may be compared with the slow one:
 * Between blocks, any ``@type{`` starts a block, also in the middle of a
   line.
 
-One deliberate difference, where bibtexparser and BibTeX disagree: only
-``@comment`` is a comment; ``@commented{key, ...}`` (jurabib) is an entry of
-an unknown type, as BibTeX reads it (bibtexparser takes any ``@comment...``
-for a comment).  The fallback still follows bibtexparser.
+Two deliberate differences, where bibtexparser and BibTeX disagree (the
+fallback still follows bibtexparser; ``fuzz/targets.py`` says where the
+differential check makes room for them):
+
+* only ``@comment`` is a comment; ``@commented{key, ...}`` (jurabib) is an
+  entry of an unknown type, as BibTeX reads it (bibtexparser takes any
+  ``@comment...`` for a comment);
+* a quote inside braces inside a quoted value does not end the value
+  (``"{Ein Handbuch f{\\"u}r zeitgem{"a}{\\ss} Schaffende}"``): BibTeX counts
+  braces in quotes, bibtexparser ends the value there and loses the entry.
 
 Duplicate keys and duplicate fields are not errors here: the blocks come
 out as written and the reader decides.  ``split`` is a generator and holds
@@ -96,9 +102,11 @@ def _braced(depth: int) -> str:
 
 
 _BRACED = _braced(_MAX_DEPTH)
-# In quotes braces do not count; \" and {"} (with a character after the
-# "}") do not close the value.
-_QUOTED = r'"(?:[^"]++|(?<=\\)"|(?<=\{)"(?=\}[\s\S]))*+"'
+# A quoted value: \" does not close it, and neither does a quote inside a
+# brace group ("{"a}" is babel's umlaut, Beebe's remarks quote words inside
+# braces), as BibTeX counts braces in quotes.  A quoted value whose braces do
+# not balance is left to the fallback.
+_QUOTED = r'"(?:[^"{}]++|(?<=\\)[{}"]|' + _BRACED + r')*+"'
 # A field value runs to the first unescaped "," or "}" outside braces and
 # quotes.  Possessive loops: a value that does not close fails fast.
 _VALUE = r'(?:[^{}",]++|(?<=\\)[{}",]|' + _BRACED + "|" + _QUOTED + r")*+"
