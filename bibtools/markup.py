@@ -81,7 +81,19 @@ ACCENT_WORDS = {"c", "v", "u", "H", "d", "b", "r", "k", "t", "G", "U", "h", "f"}
 # Commands whose argument is a URL: kept verbatim, never decoded.
 VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
 # Logos that LaTeX typesets: kept as commands in BibTeX, words elsewhere.
-LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
+LOGOS = {
+    "LaTeX": "LaTeX",
+    "TeX": "TeX",
+    "BibTeX": "BibTeX",
+    "LaTeXe": "LaTeX2e",
+    "XeTeX": "XeTeX",
+    "ConTeXt": "ConTeXt",
+    "MF": "METAFONT",  # mflogo's, and TUGboat's
+    "MP": "MetaPost",
+    "AmS": "AMS",
+    "TUB": "TUGboat",  # tugboat.cls
+    "TeXLive": "TeX Live",
+}
 
 _ENDS_WITH_WORD = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
 _NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
@@ -152,7 +164,10 @@ class _Decoder:
         self.n = len(s)
 
     def run(self) -> str:
-        return collapse_ws(self._until(None))
+        text = collapse_ws(self._until(None))
+        if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
+            text = text[:-1]  # a control space at the end ("\\LaTeX\\ "), stripped
+        return text
 
     def _until(self, closer: str | None) -> str:
         """Decode until ``closer`` (``}``) at this level, or the end."""
@@ -304,8 +319,12 @@ class _Decoder:
         s = self.s
         start = self.i
         if self.i + 1 >= self.n:
+            # A backslash that ends the value: in a name part it is what is
+            # left of a control space ("\\TUG\\ Board" splits after "\\"), and
+            # in LaTeX it would combine with whatever follows: a space, and
+            # spaces at the end of a value go.
             self.i += 1
-            return "\\\\"
+            return ""
         c = s[self.i + 1]
         if not c.isalpha():
             self.i += 2
@@ -470,7 +489,7 @@ _LATEX_SPECIAL = re.compile(
 )
 # A letter and the combining accents on it (U+0304 after "a"): pdflatex has
 # no glyph for a combining mark alone, so the pair becomes an accent command.
-_COMBINING = re.compile(r"([^\W\d_])([\u0300-\u036f]+)")
+_COMBINING = re.compile(r"([^\W\d_])?([\u0300-\u036f]+)")
 _ACCENT_COMMANDS = {
     "\u0300": "`",
     "\u0301": "'",
@@ -493,11 +512,11 @@ _ABOVE = frozenset("\u0300\u0301\u0302\u0303\u0304\u0306\u0307\u0308\u030a\u030b
 
 
 def _accent_command(m: re.Match[str]) -> str:
-    base, marks = m.group(1), m.group(2)
+    base, marks = m.group(1) or "", m.group(2)
     if not all(mark in _ACCENT_COMMANDS for mark in marks):
         return m.group(0)  # no LaTeX accent for one of them: left as it is
-    text = base
-    if base in "ij" and marks[0] in _ABOVE:
+    text = base  # none (a mark after a space or a digit): the accent alone, \'{}
+    if base and base in "ij" and marks[0] in _ABOVE:
         text = "\\" + base
     for mark in marks:
         command = _ACCENT_COMMANDS[mark]
@@ -512,6 +531,10 @@ def _char_to_latex(ch: str) -> str:
 
     latex = unicode_to_latex(ch, non_ascii_only=True, replacement_latex_protection="braces-all")
     if latex == ch:
+        # A letter with accents pylatexenc has no name for (U+1E53): its parts.
+        parts = unicodedata.normalize("NFD", ch)
+        if parts != ch and parts[0].isascii():
+            return _COMBINING.sub(_accent_command, parts)
         return ch
     latex = latex.strip()
     if latex.startswith("\\ensuremath"):

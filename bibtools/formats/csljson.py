@@ -1440,6 +1440,11 @@ class _ItemWriter:
                 if var not in item:
                     item[var] = _derived_value(var, ident)
                     derived.append(var)
+        elif ident and is_arxiv_id(ident) and "URL" not in item:
+            # A published paper's arXiv eprint: its abstract page is a link a
+            # reader can follow (pandoc writes the same URL).
+            item["URL"] = _derived_value("URL", ident)
+            derived.append("URL")
         found, version = detect_arxiv(item)
         out: dict[str, Any] = {}
         if found != ident:
