@@ -75,11 +75,26 @@ DATA = ROOT / "tests" / "data" / "citeproc_js"
 BENCH = Path("/work/shared/data/bench/real_10k.bib")
 
 
+# CSL-JSON inputs: the CSL test suite's and Zotero's items, and pandoc 2.x's
+# CSL-JSON of the BibTeX fixtures (benchmarks/citeproc_js/select_pandoc2.py).
+CSL_FILES = ("entries.csl.json", "entries.pandoc2.json")
+
+
 def load_records() -> list:
     records = read_file(str(DATA / "entries.bib")).records
-    records += read_file(str(DATA / "entries.csl.json")).records
+    for name in CSL_FILES:
+        records += read_file(str(DATA / name)).records
     assign_keys(records)
     return records
+
+
+def csl_input_ids() -> list[str]:
+    """Ids of the CSL-JSON inputs, whose reference is citeproc-js reading them as they are."""
+    return [
+        str(item["id"])
+        for name in CSL_FILES
+        for item in json.loads((DATA / name).read_text(encoding="utf-8"))
+    ]
 
 
 def reference(style_name: str, reading: str) -> dict[str, tuple[str, tuple]]:
@@ -108,8 +123,7 @@ def run_pandoc_native(style_path: str) -> dict[str, tuple[str, tuple]]:
         style_path,
         "--bibliography",
         str(DATA / "entries.bib"),
-        "--bibliography",
-        str(DATA / "entries.csl.json"),
+        *(arg for name in CSL_FILES for arg in ("--bibliography", str(DATA / name))),
         "-M",
         "lang=en-US",
     ]
@@ -177,6 +191,7 @@ READS = {
 def agreement(styles: list[str], details: int) -> None:
     records = load_records()
     items = our_items(records)
+    given = set(csl_input_ids())
     stored = json.loads((DATA / "items.bibtools.json").read_text(encoding="utf-8"))
     if items != stored:
         print(
@@ -204,6 +219,18 @@ def agreement(styles: list[str], details: int) -> None:
             if engine == "bibtools" and details:
                 for key, want, have in diffs[:details]:
                     print(f"    {key}\n      citeproc-js: {want}\n      bibtools:    {have}")
+        # The CSL-JSON files as a user has them (pandoc 2.x's among them): every
+        # engine against citeproc-js reading the same file, entry for entry.
+        ref = {k: v for k, v in refs["pandoc"].items() if k in given}
+        by_engine = {}
+        for engine in ("pandoc", "bibtools"):
+            agree, diffs = compare(ref, engines[engine], True)
+            by_engine[engine] = {key for key, _, _ in diffs}
+            print(f"  CSL-JSON as given, {engine:13} {agree:4d}/{len(ref)}")
+        worse = sorted(by_engine["bibtools"] - by_engine["pandoc"])
+        better = sorted(by_engine["pandoc"] - by_engine["bibtools"])
+        print(f"    bibtools differs where pandoc agrees: {len(worse)} {worse[:details]}")
+        print(f"    pandoc differs where bibtools agrees: {len(better)}")
 
 
 def _guard(func, *args):

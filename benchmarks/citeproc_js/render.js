@@ -8,7 +8,7 @@
 //   node render.js --csl STYLE.csl < items.json
 //                                  prints {id: html} for CSL-JSON items
 //
-// Every reading of the 200 entries is rendered as one bibliography per
+// Every reading of the 300 entries is rendered as one bibliography per
 // style, with the style files stored in tests/data/citeproc_js/styles/.
 'use strict'
 const fs = require('fs')
@@ -61,7 +61,9 @@ function main () {
   }
   // Three readings of the same entries, each rendered by citeproc-js:
   // bibtools' CSL-JSON, pandoc's CSL-JSON, and citation-js's own BibTeX reader.
-  const csl = JSON.parse(fs.readFileSync(path.join(DATA, 'entries.csl.json'), 'utf8'))
+  // CSL-JSON inputs (the CSL suite's and Zotero's items, pandoc 2.x's output), as they are.
+  const csl = ['entries.csl.json', 'entries.pandoc2.json'].flatMap(
+    name => JSON.parse(fs.readFileSync(path.join(DATA, name), 'utf8')))
   const fromBib = new Cite(fs.readFileSync(path.join(DATA, 'entries.bib'), 'utf8')).data
   // _graph is citation-js's provenance (the whole input, per item): not CSL.
   const citationjs = fromBib.map(({ _graph, ...item }) => item)
