@@ -2,10 +2,10 @@
 
     cd benchmarks/citeproc_js && npm ci && python regenerate.py
 
-Writes the CSL-JSON readings of ``entries.bib`` + ``entries.csl.json`` +
-``entries.pandoc2.json`` that citeproc-js renders: ``items.bibtools.json``
-(bibtools' readers and CSL-JSON writer) and ``items.pandoc.json`` (``pandoc
--f bibtex -t csljson`` and the CSL items as they are), then runs ``node render.js``, which adds
+Writes the CSL-JSON readings of ``entries.bib`` + ``entries.csl.json`` that
+citeproc-js renders: ``items.bibtools.json`` (bibtools' reader and CSL-JSON
+writer) and ``items.pandoc.json`` (``pandoc -f bibtex -t csljson`` and the
+CSL items as they are), then runs ``node render.js``, which adds
 ``items.citationjs.json`` (citation-js's BibTeX reader) and renders all
 three in every stored style (``STYLE.READING.json``: citation key -> the
 ``csl-entry`` HTML citeproc-js made).  Rerun it whenever the CSL-JSON
@@ -23,9 +23,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DATA = ROOT / "tests" / "data" / "citeproc_js"
 sys.path.insert(0, str(ROOT))
-# CSL-JSON inputs, in every reading as they are: the CSL test suite's and
-# Zotero's items, and pandoc 2.x's output of the BibTeX fixtures.
-CSL_FILES = ("entries.csl.json", "entries.pandoc2.json")
 
 
 def main() -> int:
@@ -34,8 +31,7 @@ def main() -> int:
     from bibtools.style import pandoc_path
 
     records = read_file(str(DATA / "entries.bib")).records
-    for name in CSL_FILES:
-        records += read_file(str(DATA / name)).records
+    records += read_file(str(DATA / "entries.csl.json")).records
     assign_keys(records)
     items = json.loads(write(records, "csljson").text)
     dump(DATA / "items.bibtools.json", items)
@@ -45,7 +41,7 @@ def main() -> int:
         text=True,
         check=True,
     ).stdout
-    csl = [i for name in CSL_FILES for i in json.loads((DATA / name).read_text(encoding="utf-8"))]
+    csl = json.loads((DATA / "entries.csl.json").read_text(encoding="utf-8"))
     dump(DATA / "items.pandoc.json", json.loads(out) + csl)
     subprocess.run(["node", "render.js"], cwd=HERE, check=True)
     return 0
