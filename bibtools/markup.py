@@ -390,6 +390,11 @@ class _Decoder:
         arg = self._argument()
         if arg is None:
             return self.s[start : self.i]
+        if len(arg) > 1 and arg.isalpha():
+            # \'{ees}: LaTeX centres one accent over the group; a reader (and
+            # pandoc) puts it on the first letter.
+            first = _accent(command, arg[0])
+            return self.s[start : self.i] if first is None else first + arg[1:]
         text = _accent(command, arg)
         if text is None:
             return self.s[start : self.i]
@@ -676,6 +681,17 @@ _RENDER_WORDS = {
 # Control symbols: \- (a discretionary hyphen), \/ (italic correction) and
 # \@ print nothing; \, \; \: are spaces.
 _RENDER_SYMBOLS = {"-": "", "/": "", "@": "", "!": "", ",": "\u2009", ";": "\u2004", ":": "\u205f"}
+# Accents over nothing, as LaTeX prints them: the spacing forms.  \^{} and
+# \~{} are how BibTeX files write a caret and a tilde (x\^{}2, \~{}user).
+_SPACING_ACCENTS = {
+    "'": "\u00b4",
+    '"': "\u00a8",
+    "`": "`",
+    "^": "^",
+    "~": "~",
+    "=": "\u00af",
+    ".": "\u02d9",
+}
 _NOCASE_OPEN = '<span class="nocase">'
 _TAG = re.compile(r"<[^<>]*>")
 
@@ -752,7 +768,14 @@ def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool =
                 continue
             m = _CONTROL_WORD.match(markup, i)
             if not m:  # a control symbol (\- \ ) or an accent without a letter
-                out.append(_RENDER_SYMBOLS.get(markup[i + 1], markup[i + 1]))
+                symbol = markup[i + 1]
+                if symbol in ACCENT_SYMBOLS:
+                    # An accent over nothing (Ry{\'{}cko}, \={}\i): LaTeX prints
+                    # the accent alone, not the character that names it.
+                    out.append(_SPACING_ACCENTS[symbol])
+                    i = i + 4 if markup.startswith("{}", i + 2) else i + 2
+                    continue
+                out.append(_RENDER_SYMBOLS.get(symbol, symbol))
                 i += 2
                 continue
             name, end = m.group(1), m.end()
