@@ -29,7 +29,7 @@ from jsonschema import Draft7Validator
 from bibtools import convert
 from bibtools.diagnostics import Level
 from bibtools.formats import ReadOptions, ReadResult, WriteOptions, csljson
-from bibtools.markup import from_csl
+from bibtools.markup import from_csl, from_latex
 from bibtools.model import CSL_TYPES, CodeLink, Name, PartialDate, Record
 
 HERE = Path(__file__).parent
@@ -1191,11 +1191,19 @@ def model_record(draw: st.DrawFn, loose: bool = False) -> Record:
     if kind == "csljson":
         rec.extra = draw(csl_extras())
     elif kind == "bibtex":
+        # BibTeX fields CSL lacks, among them those the writer derives variables from.
+        derived_from = ["howpublished", "subtitle", "titleaddon", "HowPublished"]
         rec.extra = draw(
             st.dictionaries(
-                st.text(min_size=1, max_size=6), st.text(max_size=6), min_size=1, max_size=3
+                st.text(min_size=1, max_size=6) | st.sampled_from(derived_from),
+                st.text(max_size=6)
+                | st.sampled_from(["\\url{https://a.org/x}", "https://b.org", "{W}eb", "Sub"]),
+                min_size=1,
+                max_size=3,
             )
         )
+        if "subtitle" in rec.extra and draw(st.booleans()):
+            rec.title = f"{rec.title}: {from_latex(rec.extra['subtitle'])}"
     rec.extra_format = kind if rec.extra else ""
     if loose:  # anything a careless caller might hand the writer
         rec.type = draw(st.sampled_from([rec.type, "misc", ""]))
@@ -1234,6 +1242,18 @@ def model_record(draw: st.DrawFn, loose: bool = False) -> Record:
 )
 @example(Record(key="k", type="article", title="{}", publisher="", institution="{}"))
 @example(Record(key="k", keywords=[""]))
+@example(
+    Record(
+        key="k",
+        title="Main: Sub. Add",
+        extra={"subtitle": "Sub", "titleaddon": "Add", "howpublished": "{W}eb"},
+        extra_format="bibtex",
+    )
+)
+@example(Record(key="k", extra={"HowPublished": "\\url{https://a.org/x}"}, extra_format="bibtex"))
+@example(
+    Record(key="k", publisher="P", url="u", extra={"howpublished": "W"}, extra_format="bibtex")
+)
 def test_property_record_to_csl_to_record_is_identity(rec: Record):
     text = write([rec])
     assert_valid(text)
