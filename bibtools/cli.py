@@ -744,7 +744,9 @@ def build(
     hint = _summarise_truncated(result.records)
     if hint and not quiet:
         click.echo(
-            f"Note: {hint}. BibTeX marks them with 'and others'; RIS and CSL-JSON cannot.", err=True
+            f"Note: {hint}. BibTeX marks them with 'and others', RIS and CSL-JSON with a last "
+            "author 'others'.",
+            err=True,
         )
     if result.skipped:
         click.echo(f"{result.skipped} record(s) skipped: see the messages above.", err=True)

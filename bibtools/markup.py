@@ -52,6 +52,11 @@ _BIBLATEX_SYMBOLS = {
     "psq": "\u00a0f.",
     "psqq": "\u00a0ff.",
     "nopp": "",
+    # Spaces, as the Unicode characters to_latex writes them from.
+    "quad": "\u2003",
+    "qquad": "\u2003\u2003",
+    "enspace": "\u2002",
+    "thinspace": "\u2009",
     # Symbols pylatexenc knows only under their \text... names.
     "S": "\u00a7",
     "P": "\u00b6",
@@ -76,8 +81,21 @@ ACCENT_WORDS = {"c", "v", "u", "H", "d", "b", "r", "k", "t", "G", "U", "h", "f"}
 # Commands whose argument is a URL: kept verbatim, never decoded.
 VERBATIM_COMMANDS = {"url", "href", "path", "nolinkurl"}
 # Logos that LaTeX typesets: kept as commands in BibTeX, words elsewhere.
-LOGOS = {"LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
+LOGOS = {
+    "LaTeX": "LaTeX",
+    "TeX": "TeX",
+    "BibTeX": "BibTeX",
+    "LaTeXe": "LaTeX2e",
+    "XeTeX": "XeTeX",
+    "ConTeXt": "ConTeXt",
+    "MF": "METAFONT",  # mflogo's, and TUGboat's
+    "MP": "MetaPost",
+    "AmS": "AMS",
+    "TUB": "TUGboat",  # tugboat.cls
+    "TeXLive": "TeX Live",
+}
 
+_ENDS_WITH_WORD = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
 _NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
 # Not \s: a non-breaking space (from ~) is content, not layout.
 _WS = re.compile(r"[ \t\n\r\f\v]+")
@@ -146,18 +164,39 @@ class _Decoder:
         self.n = len(s)
 
     def run(self) -> str:
-        return collapse_ws(self._until(None))
+        text = collapse_ws(self._until(None))
+        if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
+            text = text[:-1]  # a control space at the end ("\\LaTeX\\ "), stripped
+        return text
 
     def _until(self, closer: str | None) -> str:
         """Decode until ``closer`` (``}``) at this level, or the end."""
         s, out = self.s, list[str]()
+        # Whether the output ends with a control word kept verbatim (\LaTeX):
+        # what follows must not glue onto it (\LaTeX\-pedia is not \LaTeXpedia).
+        word_open = False
         while self.i < self.n:
             c = s[self.i]
             if c == "}" and closer == "}":
                 self.i += 1
                 return "".join(out)
+            if word_open and c in "\\{":
+                piece = self._command() if c == "\\" else self._group()
+                if piece == " " and c == "\\":
+                    piece = "\\ "  # a control space: TeX would eat a plain one
+                elif piece[:1].isalpha():
+                    piece = "{}" + piece
+                if piece:
+                    out.append(piece)
+                    word_open = c == "\\" and _ENDS_WITH_WORD.search(piece) is not None
+                continue
+            if word_open and s[self.i].isalpha():
+                out.append("{}")
+            word_open = False
             if c == "\\":
-                out.append(self._command())
+                piece = self._command()
+                out.append(piece)
+                word_open = _ENDS_WITH_WORD.search(piece) is not None
             elif c == "{":
                 out.append(self._group())
             elif c == "$":
@@ -280,8 +319,12 @@ class _Decoder:
         s = self.s
         start = self.i
         if self.i + 1 >= self.n:
+            # A backslash that ends the value: in a name part it is what is
+            # left of a control space ("\\TUG\\ Board" splits after "\\"), and
+            # in LaTeX it would combine with whatever follows: a space, and
+            # spaces at the end of a value go.
             self.i += 1
-            return "\\\\"
+            return ""
         c = s[self.i + 1]
         if not c.isalpha():
             self.i += 2
@@ -295,6 +338,10 @@ class _Decoder:
                 return " "
             if c == ",":
                 return "\u2009"
+            if c == ";":
+                return "\u2004"
+            if c == ":":
+                return "\u205f"
             if c in "-/@":
                 return ""
             if c == "(":  # \( math \)
@@ -343,6 +390,11 @@ class _Decoder:
         arg = self._argument()
         if arg is None:
             return self.s[start : self.i]
+        if len(arg) > 1 and arg.isalpha():
+            # \'{ees}: LaTeX centres one accent over the group; a reader (and
+            # pandoc) puts it on the first letter.
+            first = _accent(command, arg[0])
+            return self.s[start : self.i] if first is None else first + arg[1:]
         text = _accent(command, arg)
         if text is None:
             return self.s[start : self.i]
@@ -418,8 +470,64 @@ _TO_LATEX = {
     "\u201d": "''",
     "\u2018": "`",
     "`": "\\textasciigrave{}",
+    # Spaces pdflatex has no glyph for (its utf8 input stops with an error):
+    # the LaTeX that typesets them.  \, is LaTeX's thin space (1/6 em).
+    "\u2000": "\\enspace{}",
+    "\u2001": "\\quad{}",
+    "\u2002": "\\enspace{}",
+    "\u2003": "\\quad{}",
+    "\u2004": "\\;",
+    "\u2005": "\\:",
+    "\u2006": "\\,",
+    "\u2007": "\\hphantom{0}",
+    "\u2008": "\\hphantom{.}",
+    "\u2009": "\\,",
+    "\u200a": "\\hspace{0.05em}",
+    "\u200b": "\\hspace{0pt}",
+    "\u202f": "\\,",
+    "\u205f": "\\:",
+    "\u2060": "\\nobreak{}",
+    "\u3000": "\\quad{}",
 }
-_LATEX_SPECIAL = re.compile(r"[&%#_~^\u00a0\u2013\u2014\u201c\u201d\u2018`]")
+_LATEX_SPECIAL = re.compile(
+    r"[&%#_~^\u00a0\u2013\u2014\u201c\u201d\u2018`\u2000-\u200b\u202f\u205f\u2060\u3000\u0300-\u036f]"
+)
+# A letter and the combining accents on it (U+0304 after "a"): pdflatex has
+# no glyph for a combining mark alone, so the pair becomes an accent command.
+_COMBINING = re.compile(r"([^\W\d_])?([\u0300-\u036f]+)")
+_ACCENT_COMMANDS = {
+    "\u0300": "`",
+    "\u0301": "'",
+    "\u0302": "^",
+    "\u0303": "~",
+    "\u0304": "=",
+    "\u0306": "u",
+    "\u0307": ".",
+    "\u0308": '"',
+    "\u030a": "r",
+    "\u030b": "H",
+    "\u030c": "v",
+    "\u0323": "d",
+    "\u0327": "c",
+    "\u0328": "k",
+    "\u0331": "b",
+}
+# Accents that sit above the letter: on i and j LaTeX wants the dotless forms.
+_ABOVE = frozenset("\u0300\u0301\u0302\u0303\u0304\u0306\u0307\u0308\u030a\u030b\u030c")
+
+
+def _accent_command(m: re.Match[str]) -> str:
+    base, marks = m.group(1) or "", m.group(2)
+    if not all(mark in _ACCENT_COMMANDS for mark in marks):
+        return m.group(0)  # no LaTeX accent for one of them: left as it is
+    text = base  # none (a mark after a space or a digit): the accent alone, \'{}
+    if base and base in "ij" and marks[0] in _ABOVE:
+        text = "\\" + base
+    for mark in marks:
+        command = _ACCENT_COMMANDS[mark]
+        # \'e but \c{c}: a letter command needs a group (and \'{\i}, \'{\'{e}}).
+        text = f"\\{command}{{{text}}}"
+    return "{" + text + "}"
 
 
 @lru_cache(maxsize=4096)
@@ -428,6 +536,10 @@ def _char_to_latex(ch: str) -> str:
 
     latex = unicode_to_latex(ch, non_ascii_only=True, replacement_latex_protection="braces-all")
     if latex == ch:
+        # A letter with accents pylatexenc has no name for (U+1E53): its parts.
+        parts = unicodedata.normalize("NFD", ch)
+        if parts != ch and parts[0].isascii():
+            return _COMBINING.sub(_accent_command, parts)
         return ch
     latex = latex.strip()
     if latex.startswith("\\ensuremath"):
@@ -457,6 +569,8 @@ def _escape_text(chunk: str, ascii_only: bool) -> str:
             out.append(piece)
             last = piece[-1]
         chunk = "".join(out)
+        if max(chunk) >= "\u0300" and _COMBINING.search(chunk):
+            chunk = _COMBINING.sub(_accent_command, chunk)
     if ascii_only and not chunk.isascii():
         chunk = "".join(ch if ch.isascii() else _char_to_latex(ch) for ch in chunk)
     return chunk
@@ -513,30 +627,135 @@ _CSL_ESCAPES = {"\\{": "{", "\\}": "}", "\\$": "$", "\\\\": "\\"}
 _CONTROL_WORD = re.compile(r"\\([A-Za-z]+)")
 _SPACES = re.compile(r"[ \t\n]*")
 _DIMENSION = re.compile(r"\s*(?:\{[^{}]*\}|-?[\d.]+\s*(?:em|ex|pt|mm|cm|in|mu|sp|bp|pc)? ?)")
-# Commands whose argument is for TeX's eyes only: a sort key, a dimension,
-# an environment name.
+# Commands whose argument is for TeX's eyes only: a sort key (\noopsort and
+# its many spellings in real files), an index entry, an environment name.
 _SKIP_ARGUMENT = {
+    "noop",
+    "Noop",
+    "NOOP",
+    "NoOp",
     "noopsort",
     "SortNoop",
     "sortnoop",
-    "NoOp",
+    "nosort",
     "begin",
     "end",
     "hyphenation",
     "label",
+    "index",
 }
 _SKIP_DIMENSION = {"kern", "raise", "lower", "hskip", "vskip", "hspace", "vspace", "mkern", "mskip"}
+# Commands without an argument that print a space, a dash or nothing.  They
+# stay in the markup as written (a BibTeX round trip keeps them) and are
+# typeset here as LaTeX would.  \emdash, \Dash and \endash are the usual
+# @preamble definitions of Beebe's and TUGboat's bibliographies.
+_RENDER_WORDS = {
+    "space": " ",
+    "relax": "",
+    "protect": "",
+    "nobreak": "",
+    "allowbreak": "",
+    "unskip": "",
+    "ignorespaces": "",
+    "leavevmode": "",
+    "null": "",
+    "strut": "",
+    "noindent": "",
+    "newblock": " ",
+    "newline": " ",
+    "linebreak": " ",
+    "break": " ",
+    "par": " ",
+    "hfil": " ",
+    "hfill": " ",
+    "quad": "\u2003",
+    "qquad": "\u2003\u2003",
+    "enspace": "\u2002",
+    "enskip": "\u2002",
+    "thinspace": "\u2009",
+    "nobreakspace": "\u00a0",
+    "emdash": "\u2014",
+    "Dash": "\u2014",
+    "endash": "\u2013",
+}
+# Control symbols: \- (a discretionary hyphen), \/ (italic correction) and
+# \@ print nothing; \, \; \: are spaces.
+_RENDER_SYMBOLS = {"-": "", "/": "", "@": "", "!": "", ",": "\u2009", ";": "\u2004", ":": "\u205f"}
+# Accents over nothing, as LaTeX prints them: the spacing forms.  \^{} and
+# \~{} are how BibTeX files write a caret and a tilde (x\^{}2, \~{}user).
+_SPACING_ACCENTS = {
+    "'": "\u00b4",
+    '"': "\u00a8",
+    "`": "`",
+    "^": "^",
+    "~": "~",
+    "=": "\u00af",
+    ".": "\u02d9",
+}
+_NOCASE_OPEN = '<span class="nocase">'
+_TAG = re.compile(r"<[^<>]*>")
 
 
-def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
+def _has_letter(rendered: str) -> bool:
+    """Whether CSL rich text has a letter whose case could change (tags aside)."""
+    return any(ch.isalpha() for ch in _TAG.sub("", rendered))
+
+
+def _known_command(name: str) -> bool:
+    return (
+        name in FORMAT_COMMANDS
+        or name in VERBATIM_COMMANDS
+        or name in _SKIP_ARGUMENT
+        or name in _SKIP_DIMENSION
+        or name in DECLARATIONS
+        or name in LOGOS
+        or name in _RENDER_WORDS
+    )
+
+
+def _last_argument(markup: str, i: int) -> tuple[str, int] | None:
+    """``{\\VAN{Dijk}{Van}{van}}`` at ``i``: the last argument and the end of the group.
+
+    A group that holds nothing but an unknown command and two or more
+    arguments is BibTeX's "special character" form of a macro defined in the
+    document or its @preamble.  Its arity is then certain, and the argument
+    LaTeX prints is as a rule the last one (the others are sort keys,
+    colours, languages, variants): ``\\VAN{Dijk}{Van}{van}`` prints "van".
+    """
+    m = _CONTROL_WORD.match(markup, i + 1)
+    if not m or _known_command(m.group(1)):
+        return None
+    j, args = m.end(), []
+    while j < len(markup) and markup[j] == "{":
+        close = _matching_brace(markup, j)
+        if close >= len(markup) - 1 and markup[close : close + 1] != "}":
+            return None
+        args.append(markup[j + 1 : close])
+        j = close + 1
+    if len(args) < 2 or not markup.startswith("}", j):
+        return None
+    return args[-1], j + 1
+
+
+def _no_double_space(markup: str, i: int, out: list[str]) -> int:
+    """Past the space at ``i`` when a command that printed nothing sat between two spaces."""
+    if markup.startswith(" ", i) and (not out or out[-1].endswith(" ")):
+        return i + 1
+    return i
+
+
+def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool = True) -> str:
     """Walk markup; emit plain text, or CSL's HTML-like markup when ``html``.
 
     An unknown command's name means nothing outside LaTeX: it is dropped and
-    its arguments are shown (pandoc does the same), unless ``keep_unknown``
+    its arguments are shown, unless ``keep_unknown`` and it has no argument
     (names: ``\\Thanh`` is better shown as "Thanh" than not at all).
+    ``protect`` (CSL only) marks case-protected groups ``nocase``; nested
+    groups get no span of their own.
     """
     out: list[str] = []
     stack: list[str] = []  # closing tags for open groups
+    nocase: list[int] = []  # per open group: where in out its nocase span opened, or -1
     pending: list[str] = []  # closing tags of declarations at the top level
     i, n = 0, len(markup)
     while i < n:
@@ -548,18 +767,27 @@ def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
                 i += 2
                 continue
             m = _CONTROL_WORD.match(markup, i)
-            if not m:  # a control symbol left over (an accent without a letter)
-                out.append(markup[i + 1])
+            if not m:  # a control symbol (\- \ ) or an accent without a letter
+                symbol = markup[i + 1]
+                if symbol in ACCENT_SYMBOLS:
+                    # An accent over nothing (Ry{\'{}cko}, \={}\i): LaTeX prints
+                    # the accent alone, not the character that names it.
+                    out.append(_SPACING_ACCENTS[symbol])
+                    i = i + 4 if markup.startswith("{}", i + 2) else i + 2
+                    continue
+                out.append(_RENDER_SYMBOLS.get(symbol, symbol))
                 i += 2
                 continue
             name, end = m.group(1), m.end()
             braced = end < n and markup[end] == "{"
+            argument = braced and not markup.startswith("{}", end)
             if name in FORMAT_COMMANDS and braced:
                 open_tag, close_tag = (
                     FORMAT_COMMANDS[name] if html else PLAIN_WRAP.get(name, ("", ""))
                 )
                 out.append(open_tag)
                 stack.append(close_tag)
+                nocase.append(-1)
                 i = end + 1
                 continue
             if name == "href" and braced:
@@ -567,6 +795,7 @@ def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
                 i = _matching_brace(markup, end) + 1
                 if i < n and markup[i] == "{":
                     stack.append("")
+                    nocase.append(-1)
                     i += 1
                 continue
             if name in VERBATIM_COMMANDS and braced:
@@ -575,11 +804,13 @@ def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
                 i = close + 1
                 continue
             if name in _SKIP_ARGUMENT and braced:
-                i = _matching_brace(markup, end) + 1
+                i = _no_double_space(markup, _matching_brace(markup, end) + 1, out)
                 continue
             if name in _SKIP_DIMENSION:
                 i = _DIMENSION.match(markup, end).end()  # type: ignore[union-attr]
                 continue
+            before = len(out)
+            eaten = _SPACES.match(markup, end).end()  # type: ignore[union-attr]
             if name in DECLARATIONS and html:
                 open_tag, close_tag = FORMAT_COMMANDS[DECLARATIONS[name]]
                 out.append(open_tag)
@@ -587,26 +818,53 @@ def _render(markup: str, html: bool, keep_unknown: bool = False) -> str:
                     stack[-1] = close_tag + stack[-1]
                 else:
                     pending.append(close_tag)
+            elif name in _RENDER_WORDS:
+                out.append(_RENDER_WORDS[name])
             elif name in LOGOS or name.upper().endswith("TEX"):  # \LuaTeX, \AMSTEX too
                 out.append(LOGOS.get(name, name))
-            elif keep_unknown and name not in DECLARATIONS:
-                out.append(name)
+            elif keep_unknown and not argument and name not in DECLARATIONS:
+                # {\sltt DVI}: a font switch at the start of a group, not a word.
+                declaration = (
+                    markup[i - 1 : i] == "{"
+                    and eaten > end
+                    and markup[eaten : eaten + 1] not in ("}", "")
+                )
+                if not declaration:
+                    out.append(name)
             # TeX eats the spaces after a control word; {} stops it.
-            eaten = _SPACES.match(markup, end)
-            i = end + 2 if markup.startswith("{}", end) else eaten.end()  # type: ignore[union-attr]
+            i = end + 2 if markup.startswith("{}", end) else eaten
+            if len(out) == before or not out[-1]:
+                i = _no_double_space(markup, i, out)
         elif c == "{":
             if markup.startswith("{}", i):  # an empty group, as in \method{}
                 i += 2
                 continue
-            if html:
-                out.append('<span class="nocase">')
+            if markup.startswith("\\", i + 1):
+                last = _last_argument(markup, i)
+                if last is not None:
+                    outer = not any(k >= 0 for k in nocase)
+                    inner = _render(last[0], html, keep_unknown, protect=protect and outer)
+                    wrap = html and protect and outer and _has_letter(inner)
+                    out.append(_NOCASE_OPEN + inner + "</span>" if wrap else inner)
+                    i = last[1]
+                    continue
+            # One span for the outermost protected group: nested ones add nothing.
+            if html and protect and not any(k >= 0 for k in nocase):
+                nocase.append(len(out))
+                out.append(_NOCASE_OPEN)
                 stack.append("</span>")
             else:
                 stack.append("")
+                nocase.append(-1)
             i += 1
         elif c == "}":
             if stack:
-                out.append(stack.pop())
+                closer, opened = stack.pop(), nocase.pop()
+                if opened >= 0 and not _has_letter("".join(out[opened + 1 :])):
+                    # Nothing to protect (a space, a digit): no span.
+                    out[opened] = ""
+                    closer = closer[: -len("</span>")]
+                out.append(closer)
             i += 1
         elif c == "$":
             m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
@@ -652,11 +910,15 @@ def to_plain(markup: str, keep_unknown: bool = False) -> str:
     return _render(markup, html=False, keep_unknown=keep_unknown)
 
 
-def to_csl(markup: str) -> str:
-    """Markup as CSL-JSON rich text (``<i>``, ``<span class="nocase">``...)."""
+def to_csl(markup: str, protect: bool = True, keep_unknown: bool = False) -> str:
+    """Markup as CSL-JSON rich text (``<i>``, ``<span class="nocase">``...).
+
+    ``protect=False`` drops case protection: a CSL processor changes the case
+    of titles only, and a ``nocase`` span anywhere else is noise.
+    """
     if not any(ch in markup for ch in "\\{}$"):
         return markup
-    return _render(markup, html=True)
+    return _render(markup, html=True, keep_unknown=keep_unknown, protect=protect)
 
 
 _CSL_TAG = re.compile(

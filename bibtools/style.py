@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .diagnostics import Diagnostics, UsageError
-from .markup import to_csl
+from .formats.csljson import csl_text
 from .model import Record
 
 CSL_NS = "http://purl.org/net/xbiblio/csl"
@@ -504,7 +504,7 @@ def _prepare_item(item: dict[str, Any], keep: frozenset[str]) -> dict[str, Any]:
     if isinstance(stash, dict):
         for var, markup in stash.items():
             if var in out and isinstance(markup, str) and "<" in markup:
-                out[var] = to_csl(markup.replace("<", LITERAL_LT))
+                out[var] = csl_text(var, markup.replace("<", LITERAL_LT))
     for var, value in out.items():
         if isinstance(value, str) and "nocase" in value and "\u201c" in value:
             out[var] = _quotes_outside_nocase(value)

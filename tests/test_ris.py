@@ -1273,21 +1273,25 @@ def test_extra_is_written_only_for_ris() -> None:
     )
 
 
-def test_truncated_authors_are_reported() -> None:
-    rec = Record(
-        type="article-journal",
-        key="big2020",
-        title="T",
-        authors=[Name(family="A", given="B")],
-        authors_truncated=True,
-        origin_file="in.bib",
-        origin_line=7,
-    )
-    result = ris.write([rec, Record(type="book", key="ok", title="U")], WriteOptions())
-    (diag,) = result.diagnostics
-    assert (diag.file, diag.line, diag.key, diag.level) == ("in.bib", 7, "big2020", Level.WARNING)
-    assert diag.message == "author list truncated by the source; RIS cannot mark it"
-    assert result.text.count("TY  - ") == 2
+def test_truncated_lists_end_with_others_and_read_back_truncated() -> None:
+    # texnique.bib (TeX Live): author = "Bart Childs and others".
+    from bibtools.convert import read_file
+
+    path = Path(__file__).parent / "fixtures" / "bibtex" / "texlive" / "texnique.bib"
+    (rec,) = [r for r in read_file(str(path), "bibtex").records if r.key == "Childs:TQ7-117"]
+    assert rec.authors_truncated and len(rec.authors) == 1
+    result = ris.write([rec.copy(editors=[Name("E", "F")], editors_truncated=True)], WriteOptions())
+    assert not result.diagnostics  # nothing to warn about: the list says it
+    lines = result.text.splitlines()
+    assert lines[lines.index("AU  - Childs, Bart") + 1] == "AU  - others"
+    assert "A2  - E, F\nA2  - others" in result.text
+    (back,) = read_text(result.text).records
+    assert back.authors == rec.authors and back.authors_truncated
+    assert back.editors == [Name("E", "F")] and back.editors_truncated
+    assert write([back]) == result.text
+    # "others" anywhere but last is a name like any other.
+    (mid,) = read_text("TY  - JOUR\nAU  - others\nAU  - Doe, J\nER  - \n").records
+    assert mid.authors == [Name(literal="others"), Name("Doe", "J")] and not mid.authors_truncated
 
 
 def test_text_that_would_read_as_a_tag_is_kept_inside_its_field() -> None:

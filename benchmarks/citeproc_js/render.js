@@ -9,7 +9,8 @@
 //                                  prints {id: html} for CSL-JSON items
 //
 // Every reading of the 200 entries is rendered as one bibliography per
-// style, with the style files stored in tests/data/citeproc_js/styles/.
+// style, with the style files stored in tests/data/citeproc_js/styles/, and
+// so are the 100 items of pandoc 2.x's CSL-JSON (entries.pandoc2.json).
 'use strict'
 const fs = require('fs')
 const path = require('path')
@@ -71,6 +72,9 @@ function main () {
     pandoc: JSON.parse(fs.readFileSync(path.join(DATA, 'items.pandoc.json'), 'utf8')),
     citationjs: citationjs.concat(csl)
   }
+  // pandoc 2.x's CSL-JSON of the BibTeX fixtures, as a file a user has: its
+  // own bibliography, rendered as it is (see select_pandoc2.py).
+  readings.pandoc2 = JSON.parse(fs.readFileSync(path.join(DATA, 'entries.pandoc2.json'), 'utf8'))
   for (const style of STYLES) {
     register('ref-' + style, path.join(DATA, 'styles', style + '.csl'))
     for (const [reading, items] of Object.entries(readings)) {

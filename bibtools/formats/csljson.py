@@ -66,9 +66,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dates import parse_iso
-from ..diagnostics import TRUNCATED, Diagnostics
+from ..diagnostics import Diagnostics
 from ..keys import base_key
-from ..markup import from_csl, to_csl
+from ..markup import from_csl, from_latex, to_csl
 from ..model import CSL_TYPES, CodeLink, Name, PartialDate, Record
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
 
@@ -223,9 +223,23 @@ CUSTOM_KEYS = (
     "affiliations",
     "keywords",
     "markup",
+    "derived",
     "name-extra",
     "extra",
 )
+# Variables whose case a CSL processor changes (title case, sentence case):
+# the only ones where a ``nocase`` span means something.  CSL 1.0.2 and
+# citeproc-js apply text-case to any variable a style asks for, but styles
+# ask for titles; pandoc and citation-js protect case in titles only.
+TITLE_VARIABLES = frozenset(
+    """title title-short container-title container-title-short collection-title
+    original-title reviewed-title part-title volume-title volume-title-short event-title""".split()
+)
+# The name CSL-JSON writers put last in a list cut short ("and others" in
+# BibTeX): pandoc and Zotero write {"literal": "others"}, citation-js
+# {"family": "others"}.  pandoc's citeproc prints the style's "et al." for
+# it, citeproc-js prints "others".
+OTHERS = "others"
 # Variables the reader maps into Record fields.
 _MAPPED = frozenset([*TEXT_FIELDS, *PLAIN_FIELDS, "keyword", "author", "editor", "citation-key"])
 _DERIVABLE = ("publisher", "number", "DOI", "URL")
@@ -632,6 +646,7 @@ class _ItemReader:
         custom = self._read_custom(item.get("custom"), item, rec)
         self._read_arxiv(item, rec, custom.get("arxiv", {}))
         self._finish_extra(rec, custom)
+        _drop_derived(rec, item, custom.get("derived", []))
         return rec
 
     def _read_key(self, item: dict[str, Any], rec: Record) -> None:
@@ -647,7 +662,13 @@ class _ItemReader:
         self.key = rec.key
 
     def _read_type(self, value: Any, rec: Record) -> bool:
-        if not isinstance(value, str) or not value.strip():
+        if isinstance(value, str) and not value.strip():
+            # pandoc writes "" for @misc (and @conference, @online...), and
+            # pandoc 2.x is still what Debian and Ubuntu ship.
+            self.warn("empty type (pandoc's for @misc); read as 'document'")
+            rec.type = "document"
+            return True
+        if not isinstance(value, str):
             what = "no type" if value is None else f"no usable type ({_kind(value)} {value!r})"
             self.error(f"{what}; skipped")
             return False
@@ -678,8 +699,10 @@ class _ItemReader:
                 self.extra[var] = value
             elif var == "author":
                 rec.authors = names
+                rec.authors_truncated = _cut_short(value)
             else:
                 rec.editors = names
+                rec.editors_truncated = _cut_short(value)
         elif var in ("issued", "accessed"):
             date = self._read_date(var, value)
             if date is None:
@@ -715,6 +738,8 @@ class _ItemReader:
         if not isinstance(value, list):
             return None
         names = []
+        if _cut_short(value):
+            value = value[:-1]  # "and others": the list's flag, not a person
         for i, entry in enumerate(value):
             if isinstance(entry, dict):
                 names.append(_read_name(entry))
@@ -746,8 +771,14 @@ class _ItemReader:
         self.extra["custom"] = foreign
         rec.source_type = ours.get("source-type", rec.source_type)
         rec.crossref = ours.get("crossref", "")
-        rec.authors_truncated = ours.get("authors-truncated", False)
-        rec.editors_truncated = ours.get("editors-truncated", False)
+        for var in ("author", "editor"):
+            flag = ours.get(f"{var}s-truncated")
+            names = rec.authors if var == "author" else rec.editors
+            if flag is False and getattr(rec, f"{var}s_truncated"):
+                names.append(Name(literal=OTHERS))  # a person, not the marker
+                setattr(rec, f"{var}s_truncated", False)
+            elif flag:  # our files before the final "others" name said it here
+                setattr(rec, f"{var}s_truncated", True)
         rec.code_links = [_code_link(c) for c in ours.get("code", [])]
         rec.code_announced = ours.get("code-announced", False)
         rec.affiliations = list(ours.get("affiliations", []))
@@ -764,7 +795,9 @@ class _ItemReader:
         for name in ("institution", "organization"):
             value = ours.get(name, "")
             setattr(rec, name, value)
-            if ours.get(f"publisher-from-{name}") and item.get("publisher") == to_csl(value):
+            if ours.get(f"publisher-from-{name}") and item.get("publisher") == csl_text(
+                "publisher", value
+            ):
                 rec.publisher = ""
 
     def _apply_stashes(self, ours: dict[str, Any], item: dict[str, Any], rec: Record) -> None:
@@ -773,7 +806,7 @@ class _ItemReader:
         if keywords is not None and item.get("keyword") == ", ".join(keywords):
             rec.keywords = list(keywords)
         for var, markup in ours.get("markup", {}).items():
-            if var in TEXT_FIELDS and item.get(var) == to_csl(markup):
+            if var in TEXT_FIELDS and item.get(var) == csl_text(var, markup):
                 setattr(rec, TEXT_FIELDS[var], markup)
 
     def _read_arxiv(self, item: dict[str, Any], rec: Record, ours: dict[str, Any]) -> None:
@@ -848,6 +881,93 @@ def read_date(value: Any) -> tuple[PartialDate | None, list[str]]:
     if value.get("circa") not in (None, False, 0, "", "0", "false"):
         date.circa = True
     return date, problems
+
+
+# Variables the writer fills in from BibTeX fields CSL has no variable for
+# (see ``derivable``), and the Record field each is read into.
+_DERIVED_FIELDS = {"title-short": "short_title", "publisher": "publisher", "URL": "url"}
+_URL_ONLY = re.compile(r"\s*(?:\\url\{([^{}\s]+)\}|(https?://[^\s{}]+))\s*")
+
+
+def _bibtex_field(rec: Record, name: str) -> str:
+    if rec.extra_format != "bibtex":
+        return ""
+    for key, value in rec.extra.items():
+        if isinstance(key, str) and key.lower() == name and isinstance(value, str):
+            return value
+    return ""
+
+
+def _main_title(title: str, subtitle: str, addon: str) -> str:
+    """The title without the BibLaTeX ``subtitle`` (and ``titleaddon``) joined to it."""
+    tail = [(p, sep) for p, sep in ((subtitle, ": "), (addon, ". ")) if p]
+
+    def fold(base: str) -> str:
+        for part, sep in tail:
+            base += (" " if base.rstrip().endswith(("?", "!", ".")) else sep) + part
+        return base
+
+    for cut in range(len(title) - 1, 0, -1):
+        if title[cut] in ":. " and fold(title[:cut].rstrip(":. ")) == title:
+            return title[:cut].rstrip(":. ")
+    return ""
+
+
+def derivable(rec: Record) -> dict[str, str]:
+    """CSL variables the BibTeX fields of ``rec`` that CSL lacks can fill in.
+
+    * ``howpublished`` (BibTeX's "how something strange was published"):
+      a URL (``\\url{...}`` or a bare one) is the ``URL``, as Zotero reads
+      it; other text is the ``publisher``, where pandoc puts it and where
+      CSL styles print what classic BibTeX styles print in its place.
+    * BibLaTeX's ``subtitle``: the title is joined with it (as pandoc,
+      citation-js and Zotero do); the main title alone is the
+      ``title-short``, as pandoc writes it.
+    """
+    out: dict[str, str] = {}
+    how = _bibtex_field(rec, "howpublished")
+    if how.strip():
+        m = _URL_ONLY.fullmatch(how)
+        if m:
+            out["URL"] = m.group(1) or m.group(2)
+        else:
+            out["publisher"] = csl_text("publisher", from_latex(how))
+    subtitle = _bibtex_field(rec, "subtitle")
+    if subtitle.strip() and rec.title:
+        main = _main_title(
+            rec.title, from_latex(subtitle), from_latex(_bibtex_field(rec, "titleaddon"))
+        )
+        if main:
+            out["title-short"] = csl_text("title-short", main)
+    return out
+
+
+def _drop_derived(rec: Record, item: dict[str, Any], derived: list[str]) -> None:
+    """Forget variables the writer derived, as long as they still say what it derived."""
+    if not derived:
+        return
+    expected = derivable(rec)
+    for var in derived:
+        if var in expected and item.get(var) == expected[var]:
+            setattr(rec, _DERIVED_FIELDS[var], "")
+
+
+def csl_text(var: str, markup: str) -> str:
+    """The CSL rich text of a text variable: case protection in titles only.
+
+    A value is never made empty: if only unknown commands are left
+    (``\\Thanh``), their names are shown.
+    """
+    protect = var in TITLE_VARIABLES
+    text = to_csl(markup, protect=protect)
+    if not text.strip() and markup.strip():
+        text = to_csl(markup, protect=protect, keep_unknown=True)
+    return text
+
+
+def _cut_short(names: list[Any]) -> bool:
+    """Whether a CSL name list ends with the "others" of a list cut short."""
+    return bool(names) and names[-1] in ({"literal": OTHERS}, {"family": OTHERS})
 
 
 def _read_name(entry: dict[str, Any]) -> Name:
@@ -1024,6 +1144,7 @@ _CUSTOM_CHECKS: dict[str, Callable[[Any], bool]] = {
     "affiliations": _is_str_list,
     "keywords": _is_str_list,
     "markup": _is_markup,
+    "derived": lambda v: _is_str_list(v) and set(v) <= set(_DERIVED_FIELDS),
     "name-extra": _is_name_extra,
     "extra": _is_other_extra,
 }
@@ -1172,8 +1293,8 @@ class _ItemWriter:
         self._keywords()
         self._own_custom()
         foreign = self._extras(csl_extra)
+        self._derived()
         self._arxiv()
-        self._truncation()
         merged = {k: custom[k] for k in CUSTOM_KEYS if k in custom}
         for k, v in foreign.items():
             merged.setdefault(k, v)
@@ -1213,7 +1334,9 @@ class _ItemWriter:
             if not _RICH.search(markup):  # plain text is its own CSL form
                 item[var] = markup
                 continue
-            item[var] = to_csl(markup)
+            item[var] = csl_text(var, markup)
+            # Case protection outside titles (and in titles around what has no
+            # letter) is not written as CSL: kept here, so BibTeX gets it back.
             if from_csl(item[var]) != markup:
                 stash[var] = markup
         # CSL has neither institution nor organization; styles print the
@@ -1223,7 +1346,7 @@ class _ItemWriter:
             if value:
                 self.custom[name] = value
                 if "publisher" not in item:
-                    item["publisher"] = to_csl(value)
+                    item["publisher"] = csl_text("publisher", value)
                     self.custom[f"publisher-from-{name}"] = True
         for var, attr in PLAIN_FIELDS.items():
             value = getattr(rec, attr)
@@ -1244,6 +1367,16 @@ class _ItemWriter:
                 if leftover:
                     name_extra.setdefault(var, {})[str(i)] = _jsonable(leftover)
             self.item[var] = out
+        for var, cut in (
+            ("author", self.rec.authors_truncated),
+            ("editor", self.rec.editors_truncated),
+        ):
+            if cut:
+                # A list cut short ends with "others", as pandoc and Zotero write it.
+                self.item[var] = [*self.item.get(var, []), {"literal": OTHERS}]
+            elif _cut_short(self.item.get(var, [])):
+                # Someone really called "others", last: not a list cut short.
+                self.custom[f"{var}s-truncated"] = False
         if name_extra:
             self.custom["name-extra"] = name_extra
 
@@ -1307,6 +1440,11 @@ class _ItemWriter:
                 if var not in item:
                     item[var] = _derived_value(var, ident)
                     derived.append(var)
+        elif ident and is_arxiv_id(ident) and "URL" not in item:
+            # A published paper's arXiv eprint: its abstract page is a link a
+            # reader can follow (pandoc writes the same URL).
+            item["URL"] = _derived_value("URL", ident)
+            derived.append("URL")
         found, version = detect_arxiv(item)
         out: dict[str, Any] = {}
         if found != ident:
@@ -1329,21 +1467,12 @@ class _ItemWriter:
         if out:
             self.custom["arxiv"] = out
 
-    def _truncation(self) -> None:
-        rec = self.rec
-        lists = []
-        if rec.authors_truncated:
-            self.custom["authors-truncated"] = True
-            lists.append("author")
-        if rec.editors_truncated:
-            self.custom["editors-truncated"] = True
-            lists.append("editor")
-        if lists:
-            self.warn(
-                f"{' and '.join(lists)} list truncated ('and others'): CSL processors cannot show "
-                "'et al.' for it (the marker is kept in custom)",
-                code=TRUNCATED,
-            )
+    def _derived(self) -> None:
+        derived = [var for var in derivable(self.rec).items() if var[0] not in self.item]
+        for var, value in derived:
+            self.item[var] = value
+        if derived:
+            self.custom["derived"] = [var for var, _ in derived]
 
 
 def _write_name(name: Name) -> tuple[dict[str, Any], dict[str, Any]]:

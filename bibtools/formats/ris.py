@@ -31,8 +31,9 @@ Conventions this module follows, and why:
 * ``SN`` is an ISBN or ISSN by its pattern, and the item's own number for
   reports, patents and standards; ``SV`` (or a book's ``M1``) is the number
   in a series (``M1`` for books, as EndNote and Zotero write it).
-* What RIS cannot carry: case protection in titles, a truncated author list
-  (a warning names the record), date ranges, ``event`` outside conference
+* A truncated author or editor list (BibTeX's ``and others``) ends with an
+  ``AU  - others`` (``A2  - others``) line, and reads back truncated.
+* What RIS cannot carry: case protection in titles, date ranges, ``event`` outside conference
   papers, ``number`` outside reports, patents and standards, secondary arXiv
   categories, a repository URL as the main URL (it reads back as a code link).
 """
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ..dates import is_valid, parse_month
-from ..diagnostics import TRUNCATED, Diagnostics
+from ..diagnostics import Diagnostics
 from ..ids import clean_doi
 from ..markup import from_plain, to_plain
 from ..model import CodeLink, Name, PartialDate, Record
@@ -53,6 +54,11 @@ from . import ReadOptions, ReadResult, WriteOptions, WriteResult
 
 NAME = "ris"
 EXTENSIONS = (".ris",)
+# The last name of a list cut short ("and others" in BibTeX).  RIS has no
+# mark of its own; "others" is what JabRef turns back into BibTeX's
+# "and others", what pandoc reads as CSL's "others" (printed "et al."),
+# and what Zotero and EndNote show as a last author.
+OTHERS = "others"
 
 # RIS type -> CSL type.  "GEN" becomes "article" when the record is an arXiv preprint.
 RIS_TYPES: dict[str, str] = {
@@ -393,8 +399,8 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     if upper == "GEN" and (rec.arxiv_id or rec.arxiv_primary_class):
         rec.type = "article"
     _read_titles(rec, fields, upper)
-    rec.authors = [_parse_name(fields.use(f)) for f in fields.all("AU", "A1")]
-    rec.editors = [_parse_name(fields.use(f)) for f in fields.all("A2", "ED")]
+    rec.authors, rec.authors_truncated = _read_names(fields, "AU", "A1")
+    rec.editors, rec.editors_truncated = _read_names(fields, "A2", "ED")
     _read_dates(rec, fields, source, diags)
     _read_pages(rec, fields)
     rec.volume = fields.first("VL")
@@ -413,6 +419,15 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     rec.affiliations = [fields.use(f) for f in fields.all("AD")]
     rec.extra = fields.extra()
     return rec
+
+
+def _read_names(fields: _Fields, *tags: str) -> tuple[list[Name], bool]:
+    """The names of ``tags``, and whether the list ends with "others" (cut short)."""
+    values = [fields.use(f) for f in fields.all(*tags)]
+    truncated = bool(values) and values[-1].strip() == OTHERS
+    if truncated:
+        values.pop()
+    return [_parse_name(v) for v in values], truncated
 
 
 def _parse_name(text: str) -> Name:
@@ -809,8 +824,12 @@ def _write_record(rec: Record, diags: Diagnostics) -> str:
     out.add("TI", to_plain(rec.title))
     for name in rec.authors:
         out.add("AU", format_name(name))
+    if rec.authors_truncated:
+        out.add("AU", OTHERS)
     for name in rec.editors:
         out.add("A2", format_name(name))
+    if rec.editors_truncated:
+        out.add("A2", OTHERS)
     _write_containers(out, rec, ty.upper())
     out.add("AB", to_plain(rec.abstract))
     for affiliation in rec.affiliations:
@@ -852,7 +871,6 @@ def _write_record(rec: Record, diags: Diagnostics) -> str:
             rec.key,
         )
         return ""
-    _warn_truncated(rec, diags)
     return text
 
 
@@ -935,17 +953,3 @@ def _extra(rec: Record) -> dict[str, list[str]]:
         items = values if isinstance(values, list) else [values]
         out[tag] = [str(v) for v in items]
     return out
-
-
-def _warn_truncated(rec: Record, diags: Diagnostics) -> None:
-    # Writers have no file of their own: the record's origin is what a user can find.
-    where = rec.origin_file or "<input>"
-    for truncated, who in ((rec.authors_truncated, "author"), (rec.editors_truncated, "editor")):
-        if truncated:
-            diags.warn(
-                where,
-                rec.origin_line,
-                f"{who} list truncated by the source; RIS cannot mark it",
-                rec.key,
-                code=TRUNCATED,
-            )
