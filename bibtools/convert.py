@@ -273,6 +273,10 @@ _INHERITED = (
     "institution",
     "edition",
     "event",
+    # BibTeX and biblatex inherit every field; pandoc too (a paper in a
+    # Springer volume gets the volume's DOI, as bibtex would print it).
+    "doi",
+    "url",
 )
 
 

@@ -68,7 +68,7 @@ from typing import Any
 from ..dates import parse_iso
 from ..diagnostics import Diagnostics
 from ..keys import base_key
-from ..markup import from_csl, from_latex, to_csl
+from ..markup import from_csl, from_latex, to_csl, to_plain
 from ..model import CSL_TYPES, CodeLink, Name, PartialDate, Record
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
 
@@ -890,9 +890,16 @@ _URL_ONLY = re.compile(r"\s*(?:\\url\{([^{}\s]+)\}|(https?://[^\s{}]+))\s*")
 
 
 def _bibtex_field(rec: Record, name: str) -> str:
+    fields: dict[str, Any] = rec.extra
     if rec.extra_format != "bibtex":
-        return ""
-    for key, value in rec.extra.items():
+        # A record that also keeps CSL variables (a renamed duplicate id)
+        # holds its BibTeX fields in the custom object as read.
+        custom = rec.extra.get("custom")
+        nested = custom.get("extra") if isinstance(custom, dict) else None
+        if not (isinstance(nested, dict) and nested.get("format") == "bibtex"):
+            return ""
+        fields = nested.get("fields") if isinstance(nested.get("fields"), dict) else {}
+    for key, value in fields.items():
         if isinstance(key, str) and key.lower() == name and isinstance(value, str):
             return value
     return ""
@@ -942,10 +949,28 @@ def derivable(rec: Record) -> dict[str, str]:
     return out
 
 
+def joined_issue(rec: Record) -> str:
+    """An article's ``number`` and its BibTeX ``issue`` field in CSL's one ``issue``.
+
+    Beebe's TUGboat entries give both (number 3 of the volume, whole issue
+    85); biblatex prints both, pandoc writes "3, 85", and so do we rather
+    than drop one.  Empty when there is nothing to join.
+    """
+    extra = _bibtex_field(rec, "issue")
+    if not (extra.strip() and rec.issue):
+        return ""
+    return f"{rec.issue}, {to_plain(from_latex(extra))}"
+
+
 def _drop_derived(rec: Record, item: dict[str, Any], derived: list[str]) -> None:
     """Forget variables the writer derived, as long as they still say what it derived."""
     if not derived:
         return
+    if "issue" in derived:
+        extra = _bibtex_field(rec, "issue")
+        tail = f", {to_plain(from_latex(extra))}"
+        if extra and rec.issue.endswith(tail):
+            rec.issue = rec.issue[: -len(tail)]
     expected = derivable(rec)
     for var in derived:
         if var in expected and item.get(var) == expected[var]:
@@ -1144,7 +1169,7 @@ _CUSTOM_CHECKS: dict[str, Callable[[Any], bool]] = {
     "affiliations": _is_str_list,
     "keywords": _is_str_list,
     "markup": _is_markup,
-    "derived": lambda v: _is_str_list(v) and set(v) <= set(_DERIVED_FIELDS),
+    "derived": lambda v: _is_str_list(v) and set(v) <= {*_DERIVED_FIELDS, "issue"},
     "name-extra": _is_name_extra,
     "extra": _is_other_extra,
 }
@@ -1471,8 +1496,13 @@ class _ItemWriter:
         derived = [var for var in derivable(self.rec).items() if var[0] not in self.item]
         for var, value in derived:
             self.item[var] = value
-        if derived:
-            self.custom["derived"] = [var for var, _ in derived]
+        names = [var for var, _ in derived]
+        joined = joined_issue(self.rec)
+        if joined and "issue" in self.item:
+            self.item["issue"] = joined
+            names.append("issue")
+        if names:
+            self.custom["derived"] = names
 
 
 def _write_name(name: Name) -> tuple[dict[str, Any], dict[str, Any]]:
