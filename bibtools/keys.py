@@ -85,7 +85,8 @@ def new_keys(
     ``rekey``; a key no BibTeX reader accepts is replaced.  A key used twice
     (BibTeX and biber compare case-insensitively) gets a suffix on its second
     record, unless ``keep_duplicates``: a BibTeX file is then written as it
-    was (bibtex and biber use the first entry and say so).
+    was (bibtex and biber use the first entry and say so), and so is an entry
+    a BibTeX file gave an empty key.
     """
     diags = Diagnostics()
     keys = [rec.key for rec in records]
@@ -93,6 +94,14 @@ def new_keys(
     first: dict[str, Record] = {}
     pending: list[tuple[int, str]] = []
     for i, rec in enumerate(records):
+        if keep_duplicates and not rekey and not rec.key and rec.source is not None:
+            # BibTeX read it so (\nocite{*} prints it): written back as it was.
+            diags.warn(
+                rec.origin_file,
+                rec.origin_line,
+                "empty citation key kept as written (--rekey gives it one)",
+            )
+            continue
         if rec.key and not rekey:
             lower = rec.key.lower()
             if not is_valid_key(rec.key):

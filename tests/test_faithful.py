@@ -61,8 +61,7 @@ def test_every_field_of_every_real_file_is_written_as_the_source_wrote_it(path):
     assert len(written) == len(result.records)
     for rec, again in zip(result.records, written, strict=True):
         assert rec.source is not None and again.source is not None
-        if rec.source.key:  # an empty key is given one (docs/differences.md)
-            assert again.source.key == rec.source.key
+        assert again.source.key == rec.source.key  # empty ones too
         assert again.source.entry_type == rec.source.entry_type
         got = {name.lower(): raw for name, raw in again.source.fields}
         for name, raw in rec.source.fields:
@@ -221,6 +220,16 @@ def test_a_repeated_key_stays_as_written_in_bibtex_and_is_reported():
     assert keys == [r.key for r in result.records]  # nothing renamed
     csl = write(result.records, "csljson")
     assert len(set(re.findall(r'"id": "([^"]+)"', csl.text))) == len(result.records)
+
+
+def test_an_empty_key_stays_empty_in_bibtex_and_gets_one_elsewhere():
+    path = FIXTURES / "jabref" / "jabref_LNCS-minimal.bib"
+    result = read_inputs([str(path)])
+    written = write(result.records, "bibtex", result.write_options())
+    assert written.text.startswith("@inproceedings{,")
+    assert any("empty citation key kept" in d.message for d in written.diagnostics)
+    assert write(result.records, "bibtex", rekey=True).text.startswith("@inproceedings{lastname")
+    assert '"id": "lastname' in write(result.records, "csljson").text
 
 
 def test_writing_does_not_change_the_callers_records():

@@ -660,8 +660,10 @@ _MISSING_COMMA = re.compile(r"[}\"]\s*\n\s*[A-Za-z][\w-]*\s*=\s*[{\"\d]")
 # entries), a line break before its brace ("@incollection\n(",
 # "@FAKE-ENTRY\n{"), or a key with "=" or a quote (abnt-and-type=e).
 _ODD_START = re.compile(
-    r"^([ \t]*@)([^\s\"#%'(),={}@]+)(\s*)([{(])(\s*)([^\s,{}()]*)(?=[\s,})])", re.M
+    r"(^[ \t]*@[ \t]*|@[ \t]*\n\s*)([^\s\"#%'(),={}@]+)(\s*)([{(])(\s*)([^\s,{}()]*)(?=[\s,})])",
+    re.M,
 )
+_COMMA_NEXT = re.compile(r"\s*,")
 _SPLITTER_KEY = re.compile(r"[^{}\",=@\\]*")
 
 
@@ -680,16 +682,26 @@ def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     last = 0
     for m in _ODD_START.finditer(text):
         head, etype, space, brace, pad, key = m.groups()
-        if etype.isidentifier() and "\n" not in space and _SPLITTER_KEY.fullmatch(key):
+        if (
+            etype.isidentifier()
+            and "\n" not in space
+            and _SPLITTER_KEY.fullmatch(key)
+            and head.rstrip(" \t").endswith("@")
+        ):
             continue
         if etype.lower() in ("comment", "preamble", "string"):
             continue
+        if "\n" in head and not _COMMA_NEXT.match(text, m.end()):
+            continue  # "@" ending a line inside a value may be text: only a whole entry head
         line = text.count("\n", 0, m.start()) + 1
         found[line] = (etype.lower(), key)
         pieces.append(text[last : m.start()])
         safe_key = re.sub(r"[{}\",=@\\]", "_", key)
         safe_type = re.sub(r"\W", "_", etype)
-        pieces.append(f"{head}{safe_type}{brace}{space}{pad}{safe_key}")
+        # "@" and the type come together; the line breaks after the brace.
+        at = head.index("@")
+        moved = head[at + 1 :]
+        pieces.append(f"{head[: at + 1]}{safe_type}{brace}{moved}{space}{pad}{safe_key}")
         last = m.end()
     if not found:
         return text, {}
@@ -1083,8 +1095,10 @@ _RENAMES = {
         "primaryclass": "eprintclass",
     },
 }
-# Their values must still be encoded anew in the other dialect.
-_DIALECT_SLOTS = frozenset({"issued", "type"})
+# What BibTeX does not read at all must be encoded anew for it (a date
+# becomes year and month, @online becomes @misc); biblatex reads the BibTeX
+# forms (year, month, @phdthesis), so they stay as written for it.
+_DIALECT_SLOTS = {"bibtex": frozenset({"issued", "type"}), "biblatex": frozenset()}
 
 
 def _slots_of(name: str, extra_names: Iterable[str]) -> frozenset[str]:
@@ -1193,7 +1207,7 @@ def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str
             changed |= _slots_of(name.lower(), ()) | {f"extra:{name.lower()}"}
     renames = _RENAMES[dialect] if dialect != src.dialect else {}
     if renames:
-        changed |= _DIALECT_SLOTS
+        changed |= _DIALECT_SLOTS[dialect]
     extra_names = src.read_as.get("extra", {}).keys()
     if changed & {"type", "source_type"} or (
         renames and dialect == "bibtex" and src.entry_type in _BIBLATEX_TYPES
