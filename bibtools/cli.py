@@ -762,7 +762,13 @@ def build(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print each group of duplicates and the merged fields; write nothing.",
+    help="Print each group of duplicates, why it was formed and the merged fields; write nothing.",
+)
+@click.option(
+    "--keep-apart",
+    metavar="KEY1,KEY2[,...]",
+    multiple=True,
+    help="Never merge the entries with these keys with each other (repeatable).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @_read_options
@@ -773,6 +779,7 @@ def merge(
     output: str | None,
     key_map: str | None,
     dry_run: bool,
+    keep_apart: tuple[str, ...],
     force: bool,
     quiet: bool,
     from_format: str | None,
@@ -783,12 +790,22 @@ def merge(
 ) -> None:
     """Merge INPUT files into one bibliography, one entry per paper.
 
-    Duplicates are found by DOI, by arXiv id (any version), or by title AND
-    an author in common AND years at most one apart; never by title alone.
-    A merged entry keeps the union of the fields, the published version's
-    venue, pages and DOI, the arXiv fields, the most complete author list,
-    and the first input's key; --key-map records every key that went away,
-    for `bibtools rekey`.
+    Duplicates are identical entries (the same type and fields, whatever the
+    key), or share a DOI, an arXiv id (any version), or a title AND an
+    author AND years at most one apart; never a title alone.  A merged entry
+    keeps the union of the fields, the published version's venue, pages and
+    DOI, the arXiv fields, the most complete author list, and the first
+    input's key, written as that input wrote it.  Identical @string,
+    @preamble and @comment blocks are written once.  --key-map records every
+    key that went away, for `bibtools rekey`; a key that named different
+    entries in two inputs is renamed in the second and mapped for it only.
+    Merging a file with a copy of itself changes nothing.
+
+    \b
+    Examples:
+      bibtools merge thesis.bib coauthor.bib -o all.bib --key-map keys.json
+      bibtools merge refs.bib --dry-run
+      bibtools merge a.bib b.bib --keep-apart smith2020a,smith2020b -o all.bib
     """
     from .convert import ensure_not_input, output_format, read_inputs
     from .dedupe import describe
@@ -800,7 +817,10 @@ def merge(
         ensure_not_input(output, list(inputs))
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _report(result.diagnostics, quiet)
-    merged = merge_records(result.records)
+    apart = [[k.strip() for k in group.split(",") if k.strip()] for group in keep_apart]
+    if any(len(group) < 2 for group in apart):
+        raise click.BadParameter("give two or more keys, separated by commas", param_hint="--keep-apart")
+    merged = merge_records(result.records, keep_apart=apart)
     _report(merged.diagnostics, quiet)
     if dry_run:
         click.echo(describe(merged))
@@ -831,20 +851,34 @@ def merge(
     metavar="FILE.json",
     help="The key map `bibtools merge --key-map` wrote.",
 )
+@click.option(
+    "--bib",
+    metavar="FILE.bib",
+    help="The bibliography the FILEs cited before the merge: applies the map's entries "
+    "for keys that named different entries in different inputs.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--no-backup", is_flag=True, help="Do not keep FILE.bak.")
-def rekey_command(files: tuple[str, ...], map_path: str, dry_run: bool, no_backup: bool) -> None:
+def rekey_command(
+    files: tuple[str, ...], map_path: str, bib: str | None, dry_run: bool, no_backup: bool
+) -> None:
     """Rewrite citation keys in LaTeX and Markdown FILEs from a key map.
 
     Rewrites the keys of \\cite-family commands in .tex files and pandoc's
     @key citations in .md files; a copy of each changed file is kept as
-    FILE.bak unless --no-backup.
+    FILE.bak unless --no-backup.  Applying a map twice changes nothing.
+
+    \b
+    Examples:
+      bibtools merge thesis.bib coauthor.bib -o all.bib --key-map keys.json
+      bibtools rekey --map keys.json thesis.tex
+      bibtools rekey --map keys.json --bib coauthor.bib chapter3.tex
     """
     from .files import read_input
     from .rekey import load_key_map, rekey_file
 
     text, _encoding = read_input(map_path)
-    key_map = load_key_map(text, map_path)
+    key_map = load_key_map(text, map_path, bib)
     for path in files:
         done = rekey_file(path, key_map, dry_run=dry_run, backup=not no_backup)
         for replacement in done.replacements:

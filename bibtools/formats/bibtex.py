@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, replace
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
@@ -1181,13 +1181,25 @@ def _dialect(rec: Record, options: WriteOptions) -> str:
     return rec.source.dialect if rec.source is not None else "bibtex"
 
 
-def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str, str]]]:
+def _uses_macro(raw: str, names: Collection[str]) -> bool:
+    """Does a raw value use one of these macros (lower-case names)?"""
+    raw = raw.strip()
+    if raw.startswith("{") and "#" not in raw:
+        return False
+    return any(part.lower() in names for part in (_split_concat(raw) if "#" in raw else [raw]))
+
+
+def entry_parts(
+    rec: Record, options: WriteOptions, expand: Collection[str] = ()
+) -> tuple[str, list[tuple[str, str]]]:
     """The entry type and the (field name, value as written) pairs of a record.
 
     A record read from BibTeX keeps its type and every field as the source
     wrote it, except those fed by slots that changed since (enrichment,
-    merging): those are encoded anew, in the place of the fields they replace.
-    A record from elsewhere is encoded whole.
+    merging): those are encoded anew, in the place of the fields they replace,
+    and so are fields using a macro in ``expand`` (its definition in the
+    record's file lost to another file's).  A record from elsewhere is encoded
+    whole.
     """
     dialect = _dialect(rec, options)
     gen_options = options if options.dialect == dialect else _with_dialect(options, dialect)
@@ -1203,7 +1215,11 @@ def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str
         # brace and a quoted value to end at a quote inside braces; BibTeX
         # counts every brace.  A value that does not balance as BibTeX counts
         # would break the entry and those after it if written back as it was.
-        if raw.count("{") != raw.count("}") or (raw.count("\\{") and not _balanced(raw)):
+        if (
+            raw.count("{") != raw.count("}")
+            or (raw.count("\\{") and not _balanced(raw))
+            or (expand and _uses_macro(raw, expand))
+        ):
             changed |= _slots_of(name.lower(), ()) | {f"extra:{name.lower()}"}
     renames = _RENAMES[dialect] if dialect != src.dialect else {}
     if renames:
@@ -1268,8 +1284,8 @@ def _encoded(name: str, value: str, braced: bool) -> str:
     return f"{{{_guard(name, value)}}}" if braced else value
 
 
-def _format_entry(rec: Record, options: WriteOptions) -> str:
-    etype, fields = entry_parts(rec, options)
+def _format_entry(rec: Record, options: WriteOptions, expand: Collection[str] = ()) -> str:
+    etype, fields = entry_parts(rec, options, expand)
     width = max((len(name) for name, _ in fields), default=0)
     lines = [f"@{etype}{{{rec.key},"]
     for name, value in fields:
@@ -1287,7 +1303,9 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     their use (also from a file of @strings only, and when records were
     merged, dropped or reordered); blocks after the last record end the file.
     A block identical to one already written (the same @string in two merged
-    files) is written once.
+    files) is written once.  When two files define a macro differently, the
+    first definition is written, and the entries of the other file that use
+    the macro after its own definition get its value written out (reported).
     """
     result = WriteResult()
     parts: list[str] = []
@@ -1296,14 +1314,29 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
         pending.setdefault(block.file, deque()).append(block)
     order = list(options.files) or list(pending)
     seen: set[tuple[str, str, str]] = set()
+    macros: dict[str, TextBlock] = {}  # the definition written for each macro
+    lost: dict[str, list[TextBlock]] = defaultdict(list)  # file -> its definitions not written
 
     def put(block: TextBlock) -> None:
+        if block.kind == "string":
+            first = macros.setdefault(block.name, block)
+            if first.value != block.value and first.file != block.file:
+                lost[block.file].append(block)
+                result.diagnostics.warn(
+                    block.file,
+                    block.line,
+                    f"@string {block.name} is defined otherwise at {first.file}:{first.line}; "
+                    "that definition is written, and the entries here that use this one "
+                    "get its value written out",
+                )
+                return
         ident = (block.kind, block.name, block.value if block.kind == "string" else block.text)
         if ident not in seen:
             seen.add(ident)
             parts.append(block.text)
 
     for rec in records:
+        expand: set[str] = set()
         if rec.source is not None and rec.origin_file in order:
             here = order.index(rec.origin_file)
             for earlier in order[:here]:
@@ -1312,7 +1345,8 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
             queue = pending.get(rec.origin_file)
             while queue and queue[0].line <= rec.origin_line:
                 put(queue.popleft())
-        parts.append(_format_entry(rec, options))
+            expand = {b.name for b in lost.get(rec.origin_file, ()) if b.line < rec.origin_line}
+        parts.append(_format_entry(rec, options, expand))
     for queue in pending.values():
         for block in queue:
             put(block)
