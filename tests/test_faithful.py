@@ -70,6 +70,13 @@ def test_every_field_of_every_real_file_is_written_as_the_source_wrote_it(path):
             assert got.get(name.lower()) == raw, (rec.key, name)
 
 
+def test_text_between_entries_stays_where_it_was():
+    out = convert(TEXLIVE / "xampl.bib")
+    assert out.startswith("% Copyright (C) 1988, 2010 Oren Patashnik.")
+    before = out.index("The KEY field is here to override")
+    assert out.index("@article{article-minimal,") < before < out.index("@inbook{")
+
+
 def test_a_changed_slot_rewrites_only_its_own_field_in_place():
     text = (TEXLIVE / "xampl.bib").read_text(encoding="utf-8")
     result = bibtex.read(text, ReadOptions(source="xampl.bib"))
@@ -163,7 +170,7 @@ def test_ieee_abbreviations_resolve_across_files_and_stay_macros():
     edl = next(r for r in result.records if r.key == "IEEEexample:article_typical")
     assert edl.container_title == "{IEEE} Electron Device Lett."  # the macro's value, for other formats
     out = write(result.records, "bibtex", result.write_options()).text
-    first_use = out.index("= IEEE_J_")
+    first_use = re.search(r"^@(?!string|preamble|comment)\w+\{", out, re.M).start()
     assert out.index("@string{IEEE_J_AC") < first_use  # definitions come first
     assert "journal = IEEE_J_EDL," in out or "journal  = IEEE_J_EDL," in out.replace("  ", " ")
     assert "IEEE\\_J\\_" not in out

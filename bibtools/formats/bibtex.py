@@ -31,7 +31,15 @@ from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapsh
 from ..names import format_bibtex_names, parse_bibtex_names
 from ..urls import find_urls
 from . import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
-from .bibtex_split import CommentBlock, EntryBlock, FailedBlock, PreambleBlock, StringBlock, split
+from .bibtex_split import (
+    CommentBlock,
+    EntryBlock,
+    FailedBlock,
+    PreambleBlock,
+    StringBlock,
+    TextBetween,
+    split,
+)
 
 NAME = "bibtex"
 EXTENSIONS = (".bib", ".bibtex", ".biblatex")
@@ -723,7 +731,7 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
     text, odd_starts = _even_starts(text.lstrip("\ufeff"))
-    for block in split(text):
+    for block in split(text, gaps=True):
         if isinstance(block, EntryBlock):
             if block.line in odd_starts:
                 etype, key = odd_starts[block.line]
@@ -767,6 +775,9 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             blocks.append(TextBlock("preamble", text_, source, block.line, value=value))
         elif isinstance(block, CommentBlock):
             blocks.append(TextBlock("comment", f"@comment{{{block.text}}}", source, block.line))
+        elif isinstance(block, TextBetween):
+            # bibtex ignores it; the file's author did not (section headings, notes).
+            blocks.append(TextBlock("text", block.text, source, block.line))
         else:
             _failed(block, result, source)
     for etype, recs in unknown.items():
