@@ -314,6 +314,7 @@ _TRANSPARENT = {
     "underline",
     "NoCaseChange",
     "nocase",
+    "hologo",
 }
 # Two arguments, the second shown: \bibinfo{field}{text}, \BIBforeignlanguage{lang}{text}.
 _SECOND_OF_TWO = {"bibinfo", "bibfield", "BIBforeignlanguage", "foreignlanguage", "bibinfoperson"}
@@ -410,6 +411,13 @@ _SPACES = {
 }
 _ESCAPED = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}"}
 _TEXT_COMMANDS = {
+    # Logos of packages .bib files often use (mflogo, amsmath).
+    "MF": "METAFONT",
+    "METAFONT": "METAFONT",
+    "MP": "MetaPost",
+    "METAPOST": "MetaPost",
+    "ConTeXt": "ConTeXt",
+    "AmS": "AMS",
     "harvardyearleft": "(",
     "harvardyearright": ")",
     "harvardand": "&",
@@ -423,6 +431,7 @@ _DIMENSION = re.compile(
 )
 _NUMBER = re.compile(r"\s*(?:-?\s*\d+|\\[A-Za-z@]+)")
 _RULE = re.compile(r"(?:\s*(?:height|depth|width)\s*-?[\d.]+\s*[a-z]{2})*")
+_CONTROL = re.compile(r"\\([A-Za-z@]+|.?)", re.S)
 LINK_COMMAND = "bibtoolslink"
 # A user definition of these replaces the built-in rendering (and keeps the link).
 _LINK_COMMANDS = {"url", "doi"}
@@ -669,13 +678,17 @@ class _Parser:
     def _command(self, out: list[Inline], closer: str | None) -> bool:
         """Handle the command at ``i``; True when it ended the group (a declaration)."""
         s = self.s
-        m = re.compile(r"\\([A-Za-z@]+|.?)").match(s, self.i)
+        m = _CONTROL.match(s, self.i)
         assert m is not None
         name = m.group(1)
         start = self.i
         self.i = m.end()
         if not name:
             out.append("\\")
+            return False
+        if name in "\n\r\t":  # a backslash at the end of a line: a control space
+            self._skip_space()
+            out.append(" ")
             return False
         if name[0].isalpha() or name[0] == "@":
             # TeX skips the spaces after a control word.
@@ -742,15 +755,20 @@ class _Parser:
                     self.i += 2
                 out.append(symbol)
                 return False
-        self._unknown(out, start, name)
+        self._unknown(out, start, m.end(), name)
         return False
 
-    def _unknown(self, out: list[Inline], start: int, name: str) -> None:
-        """Kept as written, with the groups right after it."""
+    def _unknown(self, out: list[Inline], start: int, name_end: int, name: str) -> None:
+        """Kept as written, with the groups right after it (and a space if one followed)."""
         s = self.s
+        spaced = self.i > name_end
+        groups = self.i
         while self.i < len(s) and s[self.i] == "{":
             self.i = _group_end(s, self.i, len(s))
-        out.append(s[start : self.i])
+        kept = s[start:name_end] + s[groups : self.i]
+        out.append(" ".join(kept.split()) if "\n" in kept else kept)
+        if spaced and self.i == groups:
+            out.append(" ")
         self.unrendered.append("\\" + name)
 
     def _expand(self, name: str) -> bool:

@@ -41,6 +41,9 @@ SHIPPED = ("plain", "unsrt", "alpha", "abbrv")
 ENGINES = ("pybtex", "bibtex")
 # Seconds bibtex may take (a 50,000-entry file takes a few).
 BIBTEX_TIMEOUT = 300
+# bibtex's string sizes in TeX Live (entry.max$, global.max$).
+ENTRY_MAX = 500
+GLOBAL_MAX = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,7 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
         function.execute(it)
 
     def assign(it: Any) -> None:
-        from pybtex.bibtex.interpreter import MissingField
+        from pybtex.bibtex.interpreter import EntryString, MissingField, String
 
         var = it.pop()
         value = it.pop()
@@ -269,6 +272,19 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
             # bibtex refuses to store a missing field; the variable keeps its value.
             it.warn(f"`{value.name}' is a missing field, not a string")
             return
+        if isinstance(var, EntryString) and isinstance(value, str):
+            # bibtex ends an entry string at DEL (its end-of-string mark) and
+            # cuts it at entry.max$.
+            value = value.split("\x7f", 1)[0]
+            if len(value) > ENTRY_MAX:
+                it.warn(
+                    f"you've exceeded {ENTRY_MAX}, the entry-string-size, "
+                    f"for entry {it.current_entry_key}"
+                )
+                value = value[:ENTRY_MAX]
+        elif isinstance(var, String) and isinstance(value, str) and len(value) > GLOBAL_MAX:
+            it.warn(f"you've exceeded {GLOBAL_MAX}, the global-string-size")
+            value = value[:GLOBAL_MAX]
         var.set(value)
 
     def warning(it: Any) -> None:
@@ -312,7 +328,7 @@ class _Builtin:
 
 
 def _interpreter_class() -> type:
-    from pybtex.bibtex.interpreter import Crossref, Field, Interpreter, MissingField
+    from pybtex.bibtex.interpreter import Crossref, Field, Integer, Interpreter, MissingField
 
     class OwnField(Field):  # type: ignore[misc]
         """A field of the entry (crossref parents' fields are copied in at READ)."""
@@ -326,6 +342,8 @@ def _interpreter_class() -> type:
             super().__init__(*args)
             for name, function in _builtins().items():
                 self.vars[name] = _Builtin(function)
+            self.vars["entry.max$"] = Integer(ENTRY_MAX)
+            self.vars["global.max$"] = Integer(GLOBAL_MAX)
             self.messages: list[BstMessage] = []
             self.current_entry_key = ""
             self.name_state = bst_text.NameState()
