@@ -13,8 +13,10 @@ Two engines:
 * ``pybtex`` (the default, pure Python): pybtex's interpreter of the BibTeX
   style language, with BibTeX's string functions replaced by
   :mod:`bibtools.bst_text`'s byte-exact ones and BibTeX's cross-reference
-  rule (one level, no cycles).  The text runs as bytes (one character per
-  UTF-8 byte, see :func:`bibtools.bst_text.to_bytestr`), as in ``bibtex``.
+  rule (fields copied from the parent at READ).  The text runs as bytes
+  (one character per UTF-8 byte, see :func:`bibtools.bst_text.to_bytestr`),
+  as in ``bibtex``, and lines break where bibtex breaks them (pybtex's
+  ``wrap``): a ``%`` in a field comments out the rest of *that* line.
 * ``bibtex``: the ``bibtex`` program itself, in a temporary directory.
 
 Both read the same ``.bib`` text and cite every entry (``\citation{*}``).
@@ -294,12 +296,6 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
         s = it.pop()
         it.push(1 if not s.strip(" \t") else 0)
 
-    def newline(it: Any) -> None:
-        # bibtex wraps lines at 79 columns; TeX reads a line break as a space,
-        # so the lines stay whole (and a URL is never broken).
-        it.output_lines.append("".join(it.output_buffer) + "\n")
-        it.output_buffer = []
-
     return {
         "change.case$": change_case,
         "purify$": purify,
@@ -315,7 +311,6 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
         "call.type$": call_type,
         ":=": assign,
         "empty$": empty,
-        "newline$": newline,
     }
 
 
