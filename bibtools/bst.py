@@ -193,6 +193,8 @@ def _key_in(message: str, keys: dict[str, str]) -> str:
 
 # BibTeX's string functions, byte-exact (see bibtools.bst_text).
 def _builtins() -> dict[str, Callable[[Any], None]]:
+    from pybtex.bibtex.interpreter import EntryString, Function, MissingField, String
+
     def change_case(it: Any) -> None:
         mode = it.pop()
         it.push(bst_text.change_case(it.pop(), mode))
@@ -254,8 +256,6 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
     def call_type(it: Any) -> None:
         # Only a FUNCTION of the type's name formats it: @series is not the
         # series field, @school not the school field.
-        from pybtex.bibtex.interpreter import Function
-
         entry_type = it.current_entry.type
         function = it.vars.get(entry_type)
         if not isinstance(function, Function):
@@ -266,8 +266,6 @@ def _builtins() -> dict[str, Callable[[Any], None]]:
         function.execute(it)
 
     def assign(it: Any) -> None:
-        from pybtex.bibtex.interpreter import EntryString, MissingField, String
-
         var = it.pop()
         value = it.pop()
         if isinstance(value, MissingField):
