@@ -1018,6 +1018,7 @@ def _bst_entries(
 def _bibtex_entries(
     records: Sequence[Record], spec: StyleSpec, diagnostics: Diagnostics
 ) -> StyleResult:
+    import pybtex.errors
     from pybtex.database import parse_string
     from pybtex.plugin import find_plugin
 
@@ -1025,7 +1026,11 @@ def _bibtex_entries(
     from .formats.bibtex import write as write_bibtex
 
     text = write_bibtex(list(records), WriteOptions(protect_titles=False)).text
-    data = parse_string(text, "bibtex")
+    # An entry pybtex cannot read is reported (below), not fatal for the rest.
+    with pybtex.errors.capture() as unreadable:
+        data = parse_string(text, "bibtex")
+    for error in unreadable:
+        diagnostics.warn("<input>", 0, f"pybtex: {error}")
     style = find_plugin("pybtex.style.formatting", spec.name.removeprefix(PYBTEX_PREFIX))()
     by_key = {r.key: r for r in records}
     # plain and unsrt number their entries; alpha labels ([Knu84]) are not numbers.
@@ -1061,6 +1066,10 @@ def _bibtex_entries(
     for fe in formatted:
         body = _strip(normalize_inlines(_from_richtext(fe.text)))
         result.entries.append(Entry(fe.key, body, f"[{fe.label}]", by_key.get(fe.key)))
+    shown = {e.key.lower() for e in result.entries if e.key}
+    for rec in records:
+        if rec.key.lower() not in shown:
+            diagnostics.warn(rec.origin_file, rec.origin_line, f"{spec.name} left it out", rec.key)
     return result
 
 
@@ -1099,7 +1108,9 @@ def _as_type(entry: Any, type_: str) -> Any:
     """A copy of a pybtex entry with another type."""
     from pybtex.database import Entry as PybtexEntry
 
-    return PybtexEntry(type_, fields=entry.fields, persons=entry.persons)
+    copy = PybtexEntry(type_, fields=entry.fields, persons=entry.persons)
+    copy.key = entry.key  # else the formatted entry has no key (and no record)
+    return copy
 
 
 def _from_richtext(text: Any) -> list[Inline]:

@@ -398,6 +398,7 @@ def test_pybtex_falls_back_to_a_type_it_knows() -> None:
     rec = records("@periodical{p, editor={Jane Doe}, title={A Journal}, year=2020}")
     result = style.render(rec, "pybtex-plain")
     assert result.entries[0].text() == "A journal. 2020."  # plain sentence-cases titles
+    assert result.entries[0].key == "p" and result.entries[0].record is not None
     assert [d.message for d in result.diagnostics] == [
         "formatted as @misc: pybtex-plain has no @periodical template"
     ]
