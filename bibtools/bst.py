@@ -171,9 +171,15 @@ def _run_pybtex(bib: str, bst_path: Path) -> BblRun:
             ) from None
     messages = interpreter.messages
     keys = interpreter.known_keys()
+    starts: list[tuple[int, str]] | None = None
     for error in captured:  # what pybtex's reader reported (a repeated key...)
         text = _text(str(error))
-        messages.append(BstMessage(text, _key_in(text, keys)))
+        key = _key_in(text, keys)
+        line = re.search(r"\bline (\d+)", text)
+        if not key and line:  # a syntax error: the entry it is in
+            starts = starts if starts is not None else _entry_lines(bib)
+            key = next((k for start, k in reversed(starts) if start <= int(line.group(1))), "")
+        messages.append(BstMessage(text, key))
     return BblRun(bst_text.from_bytestr(out), messages, "pybtex")
 
 

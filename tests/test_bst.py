@@ -567,3 +567,12 @@ def test_engine_bibtex_gives_the_same_entries_and_its_warnings() -> None:
     assert ("nojournal", "plain.bst: empty journal in nojournal") in {
         (d.key, d.message) for d in theirs.diagnostics
     }
+
+
+def test_an_unreadable_entry_is_named_by_both_engines() -> None:
+    bib = "@misc{good, title={Fine}}\n\n@misc{broken, title={Never {closed}\n"
+    engines = ["pybtex", "bibtex"] if HAS_BIBTEX else ["pybtex"]
+    for engine in engines:
+        run = bst.run_bst(bib, bst.DATA_DIR / "plain.bst", engine)
+        assert "Fine" in run.bbl
+        assert any(m.key == "broken" for m in run.messages), (engine, run.messages)
