@@ -376,12 +376,8 @@ _NOTHING = {
     "bibAnnoteFile",
     "PrintBackRefs",
     "CurrentBib",
-    "harvardpreambledefs",
-    "harvardpreambletext",
     "csname",
     "endcsname",
-    "expandafter",
-    "fi",
 }
 # One argument, not shown.
 _SWALLOW_ONE = {
@@ -421,7 +417,6 @@ _TEXT_COMMANDS = {
     "harvardyearleft": "(",
     "harvardyearright": ")",
     "harvardand": "&",
-    "harvardurl": "",  # handled below
     "slash": "/",
     "textbackslash": "\\",
 }
@@ -931,15 +926,6 @@ class _Parser:
     def _environment(self, out: list[Inline], which: str) -> None:
         # An environment only groups text: its markers are reported, its text shown.
         self.unrendered.append(f"\\{which}{{{self.raw_arg()}}}")
-
-    def _c_ifx(self, out: list[Inline]) -> None:
-        # TeX conditionals only appear in definitions the rendering overrides.
-        self.unrendered.append("\\ifx")
-        out.append("\\ifx")
-
-    def _c_else(self, out: list[Inline]) -> None:
-        self.unrendered.append("\\else")
-        out.append("\\else")
 
 
 def _parameter(m: re.Match[str], args: list[str]) -> str:
