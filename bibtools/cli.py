@@ -962,8 +962,15 @@ def _format_options(config_dir: str = ".", **flags: Any) -> Any:
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
     "--style",
-    help="CSL style (apa, ieee, chicago-author-date, vancouver, nature, ...), "
-    "a .csl file, or a BibTeX style (plain, unsrt, alpha, unsrtalpha) [default: apa].",
+    help="CSL style (apa, ieee, chicago-author-date, vancouver, nature, ...) or .csl file; "
+    "or a BibTeX style: plain, unsrt, alpha, abbrv, one TeX has (plainnat, ieeetr, "
+    "apalike, IEEEtran, ...) or a .bst file [default: apa].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["pybtex", "bibtex"]),
+    help="What runs a BibTeX style: pybtex's interpreter (pure Python) or the bibtex "
+    "program [default: pybtex].",
 )
 @click.option(
     "-t",
@@ -1014,6 +1021,7 @@ def _format_options(config_dir: str = ".", **flags: Any) -> Any:
 def format_command(
     inputs: tuple[str, ...],
     style: str | None,
+    engine: str | None,
     output_format: str | None,
     output: str | None,
     standalone: bool | None,
@@ -1032,16 +1040,28 @@ def format_command(
 ) -> None:
     """Format INPUT records as a styled reference list or publication page.
 
-    CSL styles go through pandoc's citeproc (bundled), BibTeX styles through
-    pybtex. Acronyms protected in titles stay as written, names given with
+    CSL styles go through pandoc's citeproc (bundled). A BibTeX style runs
+    its real .bst over the records as `bibtools convert -t bibtex` writes
+    them, so an entry reads as in a thesis built with bibtex: plain, unsrt,
+    alpha and abbrv are bundled, other styles are found with kpsewhich when
+    TeX is installed, and any .bst file can be given as a path. pybtex runs
+    the style unless --engine bibtex asks for the bibtex program; the
+    style's warnings are reported for each entry. (pybtex's Python versions
+    of the classic styles remain as pybtex-plain, pybtex-unsrt, pybtex-alpha
+    and pybtex-unsrtalpha.)
+
+    Acronyms protected in titles stay as written, names given with
     --highlight are set in bold in whatever form the style prints them,
     and everything from the records is escaped for the output format (only
-    http and https URLs become links). Defaults can be set in bibtools.toml
-    or under [tool.bibtools] in pyproject.toml.
+    http and https URLs become links); the LaTeX output of a BibTeX style is
+    the style's own LaTeX. Defaults can be set in bibtools.toml or under
+    [tool.bibtools] in pyproject.toml.
 
     \b
     Examples:
       bibtools format refs.bib --style ieee -t text
+      bibtools format refs.bib --style plain -t html -o refs.html
+      bibtools format refs.bib --style ~/styles/journal.bst --engine bibtex -t text
       bibtools format papers.txt -t html --standalone --group-by year \\
           --highlight "Qingyi Si" -o publications.html
     """
@@ -1054,6 +1074,7 @@ def format_command(
 
     options = _format_options(
         style=style,
+        engine=engine,
         output=output_format,
         standalone=standalone,
         group_by=group_by,
@@ -1079,6 +1100,7 @@ def format_command(
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
+    options.preambles = result.preambles
     formatted = format_records(result.records, options)
     _report(formatted.diagnostics, quiet)
     if output:
