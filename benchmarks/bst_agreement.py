@@ -154,7 +154,7 @@ def measure(files: list[Path], style_name: str, engine: str) -> Tally:
         tally.files += 1
         records = [r.copy() for r in result.records]
         # As `bibtools format` does it (style.render assigns keys on copies).
-        rendered = style.render(records, style_name, engine=engine, preambles=result.preambles)
+        rendered = style.render(records, style_name, engine=engine, blocks=result.blocks)
         ours = {e.key.lower(): norm(e.text()) for e in rendered.entries}
         # bibtex's key -> the key bibtools gave the record (the same unless it was
         # missing, duplicated or invalid; bibtex keeps the first of duplicates).
@@ -162,7 +162,7 @@ def measure(files: list[Path], style_name: str, engine: str) -> Tally:
         for original, copy in zip(result.records, rendered.records, strict=True):
             by_original.setdefault(original.key.lower(), copy.key.lower())
         written = write(
-            [r.copy() for r in rendered.records], "bibtex", WriteOptions(preambles=result.preambles)
+            [r.copy() for r in rendered.records], "bibtex", WriteOptions(blocks=result.blocks)
         ).text
         ref_orig = texts(reference)
         if baseline:

@@ -1100,7 +1100,7 @@ def format_command(
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
-    options.preambles = result.preambles
+    options.blocks = result.blocks
     formatted = format_records(result.records, options)
     _report(formatted.diagnostics, quiet)
     if output:

@@ -132,7 +132,9 @@ class FormatOptions:
     stars: Mapping[str, int] | None = None
     code_status: Mapping[str, CodeStatus | str] | None = None
     engine: str = "pybtex"  # BibTeX styles: pybtex's interpreter, or the bibtex program
-    preambles: Sequence[str] = ()  # the input's @preamble texts (macros BibTeX styles print)
+    # The input's @string/@preamble blocks (TextBlock): the macros the
+    # records' BibTeX values use, for BibTeX styles.
+    blocks: Sequence[Any] = ()
 
     def check(self) -> None:
         for name, allowed in (
@@ -595,7 +597,7 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
         options.style,
         options.locale,
         engine=options.engine,
-        preambles=options.preambles,
+        blocks=options.blocks,
     )
     diagnostics = styled.diagnostics
     pattern = highlight_pattern(options.highlight)
@@ -670,7 +672,7 @@ def _render_entry(e: PageEntry, latex_pattern: re.Pattern[str] | None = None) ->
 # --------------------------------------------------------------------------
 # Configuration
 
-CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {"stars", "code_status", "preambles"}
+CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {"stars", "code_status", "blocks"}
 
 
 def load_config(directory: str | Path = ".") -> tuple[dict[str, Any], str]:

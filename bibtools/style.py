@@ -65,7 +65,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from .formats import TextBlock
 
 from .diagnostics import Diagnostics, UsageError
 from .formats.csljson import csl_text
@@ -967,15 +970,16 @@ def _bst_entries(
     spec: StyleSpec,
     diagnostics: Diagnostics,
     engine: str = "pybtex",
-    preambles: Sequence[str] = (),
+    blocks: Sequence[TextBlock] = (),
 ) -> StyleResult:
     from .bbl import NUMERIC, parse_bbl, render_items
     from .bst import run_bst
     from .convert import write
     from .formats import WriteOptions
 
-    # The .bib the style reads is what `bibtools convert -t bibtex` writes.
-    written = write(list(records), "bibtex", WriteOptions(preambles=list(preambles)))
+    # The .bib the style reads is what `bibtools convert -t bibtex` writes,
+    # with the input's @string and @preamble blocks (the raw values use them).
+    written = write(list(records), "bibtex", WriteOptions(blocks=list(blocks)))
     diagnostics.extend(written.diagnostics)
     run = run_bst(written.text, spec.path, engine)
     bbl = parse_bbl(run.bbl)
@@ -1161,14 +1165,15 @@ def render(
     locale: str = "en-US",
     *,
     engine: str = "pybtex",
-    preambles: Sequence[str] = (),
+    blocks: Sequence[TextBlock] = (),
 ) -> StyleResult:
     """Format ``records`` in ``style``; entries in the style's order.
 
     Records without a usable citation key get one as ``bibtools convert``
     would give it (on copies: ``Entry.record`` is the copy, with its key).
     For a BibTeX style, ``engine`` is ``pybtex`` or ``bibtex`` (the program)
-    and ``preambles`` are the ``@preamble`` texts of the input (their macros).
+    and ``blocks`` are the input's ``@string`` and ``@preamble`` blocks
+    (:attr:`bibtools.formats.ReadResult.blocks`: the macros its values use).
 
     Raises :class:`~bibtools.diagnostics.UsageError` for an unknown style or
     a missing engine; problems with single records are diagnostics.
@@ -1193,7 +1198,7 @@ def render(
     records = [r.copy() for r in records]
     diagnostics.extend(assign_keys(records))
     if spec.engine == "bst":
-        result = _bst_entries(records, spec, diagnostics, engine, preambles)
+        result = _bst_entries(records, spec, diagnostics, engine, blocks)
     elif spec.engine == "pybtex":
         result = _bibtex_entries(records, spec, diagnostics)
     else:

@@ -54,7 +54,7 @@ BIB = r"""
 def records(text: str = BIB) -> tuple[list, list[str]]:
     result = read_text(text, "bibtex")
     assign_keys(result.records)
-    return result.records, result.preambles
+    return result.records, result.blocks
 
 
 # --------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def test_any_latex_renders_without_raising(latex: str) -> None:
 
 def test_plain_renders_the_real_bst() -> None:
     recs, preambles = records()
-    result = style.render(recs, "plain", preambles=preambles)
+    result = style.render(recs, "plain", blocks=preambles)
     assert result.numbered
     by_key = {e.key: e for e in result.entries}
     # plain sorts by author and lower-cases titles, but for the first word and after ": ".
@@ -457,7 +457,7 @@ def test_pages_highlight_badges_grouping_and_latex_with_a_bst_style() -> None:
     recs, preambles = records()
     recs[0].doi = "10.1000/jml.5"
     options = FormatOptions(
-        style="plain", group_by="year", highlight=["Qingyi Si"], preambles=preambles
+        style="plain", group_by="year", highlight=["Qingyi Si"], blocks=preambles
     )
     html = format_records(recs, options)
     assert [g.title for g in html.groups] == ["2023", "2022", "1984"]
@@ -521,9 +521,9 @@ def test_bibtools_prints_what_bibtex_prints(name: str) -> None:
     compared = 0
     for rel in FILES:
         result = read_text((FIXTURES / rel).read_text(encoding="utf-8"), "bibtex")
-        rendered = style.render(result.records, name, preambles=result.preambles)
+        rendered = style.render(result.records, name, blocks=result.blocks)
         written = write(
-            [r.copy() for r in rendered.records], "bibtex", WriteOptions(preambles=result.preambles)
+            [r.copy() for r in rendered.records], "bibtex", WriteOptions(blocks=result.blocks)
         ).text
         reference = _texts(bst.run_bst(written, spec.path, "bibtex").bbl)
         ours = {e.key: " ".join(e.text().split()) for e in rendered.entries}
@@ -561,8 +561,8 @@ def test_engine_bibtex_gives_the_same_entries_and_its_warnings() -> None:
     recs, preambles = records(
         BIB + "\n@article{nojournal, author={A. Uthor}, title={T}, year=2000}"
     )
-    ours = style.render(recs, "plain", preambles=preambles)
-    theirs = style.render(recs, "plain", engine="bibtex", preambles=preambles)
+    ours = style.render(recs, "plain", blocks=preambles)
+    theirs = style.render(recs, "plain", engine="bibtex", blocks=preambles)
     assert [(e.key, e.text()) for e in ours.entries] == [(e.key, e.text()) for e in theirs.entries]
     assert ("nojournal", "plain.bst: empty journal in nojournal") in {
         (d.key, d.message) for d in theirs.diagnostics
