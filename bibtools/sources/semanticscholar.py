@@ -38,11 +38,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..diagnostics import UsageError
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from . import Status, as_int
+from . import Status, as_int, base_url
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
 PUBLIC_HOST = "api.semanticscholar.org"
@@ -284,14 +282,6 @@ def policy(
         backoff_cap=60.0,
         expire_after=expire_after,
     )
-
-
-def base_url(env: Mapping[str, str], name: str, default: str) -> str:
-    value = (env.get(name) or "").strip() or default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{name} must be an http(s) URL, not {value!r}")
-    return value.rstrip("/")
 
 
 def _all(keys: Iterable[str], results: dict[str, S2Lookup], lookup: S2Lookup) -> None:

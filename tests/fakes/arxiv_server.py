@@ -321,11 +321,13 @@ def entry(p: Paper) -> str:
         f"    <summary>{escape(p.abstract)}</summary>",
     ]
     for term in [p.primary, *[c for c in p.categories if c != p.primary]]:
-        lines.append(f'    <category term="{term}" scheme="http://arxiv.org/schemas/atom"/>')
+        lines.append(
+            f'    <category term={quoteattr(term)} scheme="http://arxiv.org/schemas/atom"/>'
+        )
     lines.append(f"    <published>{p.published}</published>")
     if p.comment:
         lines.append(f"    <arxiv:comment>{escape(p.comment)}</arxiv:comment>")
-    lines.append(f'    <arxiv:primary_category term="{p.primary}"/>')
+    lines.append(f"    <arxiv:primary_category term={quoteattr(p.primary)}/>")
     if p.journal_ref:
         lines.append(f"    <arxiv:journal_ref>{escape(p.journal_ref)}</arxiv:journal_ref>")
     for name in p.authors:

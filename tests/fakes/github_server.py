@@ -213,6 +213,20 @@ def synthetic_repo(
     return Repo(full_name, repo_id, body, etag, _kept(rec.headers))
 
 
+def hostile_repo(full_name: str, repo_id: int, /, **fields: Any) -> Repo:
+    """A repository found under ``full_name`` whose answers say ``fields`` instead (any shape).
+
+    REST answers the body with ``fields`` merged in (``full_name``,
+    ``license``, ``description``, ``pushed_at``...); GraphQL nodes are
+    derived from that body, so ``nameWithOwner`` and ``licenseInfo`` carry
+    them too.  For tests of what bibtools does with a hostile server.
+    """
+    repo = synthetic_repo(full_name, repo_id)
+    data = {**repo.data, **fields}
+    body = json.dumps(data).encode()
+    return Repo(full_name, repo_id, body, f'W/"{hashlib.sha256(body).hexdigest()}"', repo.headers)
+
+
 def _kept(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in _DROP and not _RATE.match(k)]
 
