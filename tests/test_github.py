@@ -545,7 +545,7 @@ def test_offline_answers_from_the_cache_and_never_says_missing(
         ["twbs/bootstrap", "PyGithub/PyGithub"]
     )
     assert infos["twbs/bootstrap"].status == "live"
-    assert infos["PyGithub/PyGithub"].status == "unreachable"
+    assert infos["PyGithub/PyGithub"].status == "not-checked"  # not "unreachable": not asked
     assert "offline" in infos["PyGithub/PyGithub"].message
     assert gh.count("api") == 0 and gh.count("web") == 0
 

@@ -39,11 +39,11 @@ or the canonical ``full_name`` differs from the slug other than by case;
 ``new_url`` is ``https://github.com/{full_name}``); ``archived``;
 ``disabled``; ``missing`` (404/410); ``blocked`` (451, or a 403 with a
 ``block``); ``unreachable`` (timeouts, connection errors, 5xx after the
-HTTP layer's retries, unexpected answers, offline and not cached);
-``rate-limited`` (not checked: the budget is spent, or a secondary limit
-asked for a wait longer than ``max_wait``).  A repository is never
-``missing`` because of a rate limit, a timeout or a 5xx: only a 404/410
-from the API or the web page says so.  Secondary limits (403 or 429 with
+HTTP layer's retries, unexpected answers); ``rate-limited`` (not checked:
+the budget is spent, or a secondary limit asked for a wait longer than
+``max_wait``); ``not-checked`` (offline, and not in the cache).  A
+repository is never ``missing`` because of a rate limit, a timeout or a
+5xx: only a 404/410 from the API or the web page says so.  Secondary limits (403 or 429 with
 ``retry-after``, or a 403 whose message speaks of a rate limit) are waited
 out when the wait is at most ``max_wait`` (429s by the HTTP layer, 403s
 here) and reported otherwise.
@@ -95,7 +95,15 @@ SECONDARY_WAIT = 60.0  # GitHub's advice when a secondary limit names no wait
 MAX_WEB_REDIRECTS = 5
 
 RepoStatus = Literal[
-    "live", "moved", "archived", "disabled", "missing", "blocked", "unreachable", "rate-limited"
+    "live",
+    "moved",
+    "archived",
+    "disabled",
+    "missing",
+    "blocked",
+    "unreachable",
+    "rate-limited",
+    "not-checked",
 ]
 # Statuses that are an answer about the repository (not "we could not ask").
 DEFINITE: frozenset[str] = frozenset(
@@ -454,7 +462,7 @@ class GitHubClient:
             if any(e.get("type") == "RATE_LIMITED" for e in errors):
                 self.budgets["graphql"].remaining = 0
                 return {s: self._spent(s, "graphql") for s in batch}
-            why = str(errors[0].get("message", "")) if errors else ""
+            why = one_line(errors[0].get("message"), 200) if errors else ""
             return {
                 s: RepoInfo(s, "unreachable", 200, message=f"GitHub GraphQL error: {why}".strip())
                 for s in batch
@@ -478,7 +486,7 @@ class GitHubClient:
                 )
                 continue
             error = found.get(f"r{i}") or found.get(slug.lower()) or {}
-            message = str(error.get("message", "")) or "GraphQL returned no repository"
+            message = one_line(error.get("message"), 200) or "GraphQL returned no repository"
             if error.get("type") == "NOT_FOUND":
                 out[slug] = RepoInfo(
                     slug, "missing", 404, via="graphql", message=message, web_check="not-found"
@@ -508,7 +516,8 @@ class GitHubClient:
         for _ in range(MAX_WEB_REDIRECTS + 1):
             seen[current] = None
             try:
-                reply = self.http.request("HEAD", current, allow_redirects=False)
+                # A page, not the API: one that fails says nothing about the others.
+                reply = self.http.request("HEAD", current, allow_redirects=False, fail_fast=False)
             except (OfflineMiss, Unavailable) as exc:
                 return _with_web_note(info, f"the web page did not answer either ({exc})")
             self._count("web", reply)
@@ -806,7 +815,7 @@ def _rest_full_name(body: Mapping[str, Any]) -> str:
 
 
 def _offline(slug: str) -> RepoInfo:
-    return RepoInfo(slug, "unreachable", message="not checked: offline and not in the cache")
+    return RepoInfo(slug, "not-checked", message="not checked: offline and not in the cache")
 
 
 def _secondary(slug: str, status: int | None, wait: float | None) -> RepoInfo:
@@ -919,15 +928,15 @@ def _json(content: bytes) -> Any:
 
 def _api_message(content: bytes) -> str:
     body = _json(content)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return " ".join(body["message"].split())[:200]
+    if isinstance(body, dict):
+        return one_line(body.get("message"), 200)
     return ""
 
 
 def _block_message(body: Any) -> str:
     reason = ""
     if isinstance(body, dict) and isinstance(body.get("block"), dict):
-        reason = _str(body["block"].get("reason"))
+        reason = one_line(body["block"].get("reason"), 100)
     return f"access blocked ({reason})" if reason else "access blocked"
 
 
