@@ -369,10 +369,12 @@ def _run_enrich(
     from .diagnostics import UsageError
     from .enrich import enrich
     from .http import HttpClient
+    from .sources import check_api_urls
 
     if offline and refresh:
         raise UsageError("--offline and --refresh exclude each other")
     wanted = tuple(s.strip() for s in sources.split(",") if s.strip())
+    check_api_urls(wanted, os.environ)  # a bad BIBTOOLS_*_API is exit 2 before any request
     update, stop = _progress(quiet)
     with HttpClient.from_env(
         cache_dir=cache_dir, offline=offline, refresh=refresh, insecure=insecure or None

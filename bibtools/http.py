@@ -849,7 +849,7 @@ class HttpClient:
         if retry_after is None:
             # A spent budget (GitHub's 429) comes back when the window resets, not sooner.
             retry_after = rate_limit_wait(response.headers, now)
-        return f"HTTP {response.status_code} {response.reason or ''}".strip(), retry_after
+        return f"HTTP {response.status_code} {_reason(response)}".strip(), retry_after
 
     def _backoff(self, policy: HostPolicy, attempt: int) -> float:
         delay = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
@@ -941,6 +941,12 @@ def _scrubbed(hop: requests.Response) -> requests.Response:
         request.url = filter_url(request.url or "", SECRET_PARAMETERS)
         clean.request = request
     return clean
+
+
+def _reason(response: requests.Response) -> str:
+    """The reason phrase, as printable text of at most 60 characters (it reaches terminals)."""
+    text = "".join(c if c.isprintable() else " " for c in str(response.reason or ""))
+    return " ".join(text.split())[:60]
 
 
 def _rebuild_auth(

@@ -289,7 +289,7 @@ def parse_feed(data: bytes | str) -> Feed:
         raw_id = _text(node.find(f"{{{ATOM}}}id"))
         if _ERROR_ID.search(raw_id):
             message = _text(node.find(f"{{{ATOM}}}summary")) or _text(node.find(f"{{{ATOM}}}title"))
-            raise ArxivApiError(message or "the arXiv API reported an error")
+            raise ArxivApiError(one_line(message, 300) or "the arXiv API reported an error")
         entry = _entry(node, raw_id)
         if entry is not None:
             feed.entries.append(entry)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from . import Status, as_int, base_url
+from . import Status, as_int, base_url, one_line
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
 PUBLIC_HOST = "api.semanticscholar.org"
@@ -201,8 +201,8 @@ class SemanticScholarClient:
     def _refusal(self, reply: Reply, answer: Any) -> str:
         why = ""
         if isinstance(answer, dict):
-            why = _str(answer.get("error")) or _str(answer.get("message"))
-        text = f"{self.host}: HTTP {reply.status}" + (f" ({why[:200]})" if why else "")
+            why = one_line(answer.get("error"), 200) or one_line(answer.get("message"), 200)
+        text = f"{self.host}: HTTP {reply.status}" + (f" ({why})" if why else "")
         if reply.status in (401, 403) and self._key:
             text += "; is S2_API_KEY valid?"
         return text
