@@ -567,8 +567,8 @@ def links(
     without GITHUB_TOKEN, then a look at the web page; with a token, 50
     repositories per GraphQL query); other links get HEAD, then GET. Each
     link gets a status: live, moved, archived, disabled, missing, blocked,
-    unreachable, rate-limited, or announced-no-link (the source announced
-    code but gave no link).
+    unreachable, rate-limited, not-checked (offline, not in the cache), or
+    announced-no-link (the source announced code but gave no link).
 
     \b
     Environment: BIBTOOLS_GITHUB_API, BIBTOOLS_GITHUB_WEB, GITHUB_TOKEN,

@@ -831,3 +831,23 @@ def test_the_s2_key_does_not_follow_a_redirect_to_another_host(clock: FakeClock)
     assert arrived, "the redirect was not followed"
     assert all(key not in repr(r.headers) for r in arrived)
     assert found["ARXIV:1706.03762"].status == "found"  # the answer still counts
+
+
+def test_100k_deep_json_from_the_published_apis_is_an_unusable_answer(clock: FakeClock) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with FaultServer(repeat=answer(200, deep, "application/json")) as server:
+        env = {
+            "BIBTOOLS_S2_API": server.url("/graph/v1"),
+            "BIBTOOLS_DBLP_API": server.base,
+            "BIBTOOLS_CROSSREF_API": server.base,
+            "BIBTOOLS_CONTACT_EMAIL": "tests@example.org",
+        }
+        http = HttpClient(clock=clock, rng=random.Random(1))
+        result = enrich(records(), http=http, sources=("published",), env=env)
+        asked = {r.path.split("?")[0].split("/")[1] for r in server.log}
+    assert asked == {"graph", "search", "works"}  # S2, DBLP and Crossref all answered it
+    messages = [str(d) for d in result.diagnostics]  # type: ignore[attr-defined]
+    assert [r.key for r in result.records] == ["stanley2016", "vaswani2017"]  # type: ignore[attr-defined]
+    (failed,) = [m for m in messages if "not enriched (failed)" in m]
+    assert "unexpected batch answer" in failed and "not DBLP's JSON" in failed
+    assert "not a work list" in failed and "\n" not in failed
