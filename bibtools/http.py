@@ -1178,14 +1178,17 @@ def _bounded_sqlite_cache() -> Any:
         @contextmanager
         def _acquire_sqlite_lock(self) -> Iterator[None]:
             with self._lock:
-                self._connection.execute("BEGIN IMMEDIATE")
+                connection = self._connection
+                if connection is None:  # closed: requests-cache reopens it in connection()
+                    raise sqlite3.OperationalError("the cache database is closed")
+                connection.execute("BEGIN IMMEDIATE")  # waits at most the connect timeout
                 self._active_transaction = True
                 try:
                     yield
-                    self._connection.commit()
+                    connection.commit()
                 except BaseException:
                     with suppress(sqlite3.Error):
-                        self._connection.rollback()
+                        connection.rollback()
                     raise
                 finally:
                     self._active_transaction = False
