@@ -352,6 +352,9 @@ class LinkReport:
             text += ": " + ", ".join(parts)
         if announced:
             text += f"; {announced} announced code without a link"
+        if self.skipped:
+            # Not http(s), or not a valid URL (a port of 99999): not checked, and said so.
+            text += f"; {len(self.skipped)} skipped ({_skip_reasons(self.skipped)})"
         if self.github:
             text += f"; GitHub API: {self.api_requests} requests"
             if self.reset_message:
@@ -369,6 +372,15 @@ class LinkReport:
             "skipped": [s.as_dict() for s in self.skipped],
             "warnings": list(self.warnings),
         }
+
+
+def _skip_reasons(skipped: Sequence[Skipped]) -> str:
+    reasons = Counter(
+        "not http(s)" if s.reason.startswith("only") else "not a valid URL" for s in skipped
+    )
+    if len(reasons) == 1:
+        return next(iter(reasons))
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
 
 
 # --------------------------------------------------------------------------

@@ -162,8 +162,10 @@ def test_a_record_url_with_port_99999_is_skipped_not_a_crash(env, tmp_path):
         result = run(env, *args)
         assert result.exit_code in (0, 1), result.stderr
         assert "internal error" not in result.stderr and "Traceback" not in result.stderr
-    report = json.loads(run(env, "links", str(path), "--format", "json").stdout)
-    assert report["links"] == [] and len(report["skipped"]) == 2
+    result = run(env, "links", str(path), "--format", "json")
+    assert json.loads(result.stdout)["links"] == []
+    assert len(json.loads(result.stdout)["skipped"]) == 2
+    assert "0 links; 2 skipped (not a valid URL)" in result.stderr  # said, not silent
 
 
 def test_enrich_sources_github_offline_skips_instead_of_failing(env, web, tmp_path):
