@@ -996,6 +996,8 @@ def _refused_redirect(response: requests.Response) -> str:
 
 
 def _is_credential(name: str) -> bool:
+    if name.lower() == "proxy-authorization":
+        return False  # for the proxy, not the origin: requests sets it again for every hop
     return name.lower() in _CREDENTIAL_NAMES or bool(_CREDENTIAL_WORDS.search(name))
 
 

@@ -653,3 +653,12 @@ def test_a_cache_on_a_real_filesystem_with_16_kb_free(tmp_path: Path) -> None:
     assert result["cached"] is False and len(result["warnings"]) == 1
     assert "continuing without a cache" in result["warnings"][0]
     assert result["seconds"] < 10
+
+
+def test_credential_headers_are_recognised_by_name() -> None:
+    from bibtools.http import _is_credential
+
+    for name in ("Authorization", "x-api-key", "X-Api-Key", "X-Foo-Token", "Cookie", "X-Secret"):
+        assert _is_credential(name), name
+    for name in ("Accept", "User-Agent", "X-GitHub-Api-Version", "Range", "Proxy-Authorization"):
+        assert not _is_credential(name), name
