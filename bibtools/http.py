@@ -20,7 +20,12 @@ on-disk SQLite cache from ``requests-cache``) and applies, per host:
   POST are cached (a POST's key includes its body).  Secrets (the
   ``Authorization`` header, API keys, tokens, ``mailto``) are never part of
   a key and are redacted from what is stored, the requests of followed
-  redirects included;
+  redirects included; credential headers are not sent on to another origin
+  by a redirect;
+* **hostile answers**: a redirect loop, a ``Location`` that is not a usable
+  http(s) URL, a body that does not decompress, and a URL that cannot be
+  asked at all (:class:`BadUrl`) are one :class:`Unavailable` line, not
+  retried;
 * **offline** mode answers from the cache only (expired entries included)
   and raises :class:`OfflineMiss` otherwise (``cache_only=True`` does the
   same for one request); **refresh** mode ignores what is cached (and
@@ -181,9 +186,11 @@ class HostPolicy:
     ``concurrency`` is how many requests to the host may be in flight at
     once; it only applies to unpaced hosts (``min_interval`` 0), since a gap
     between requests means one at a time.  ``fail_fast``: once a request
-    gave up, later requests to the host fail at once (an API that is down
-    stays down for the run); a link checker turns it off, because one
-    broken page says nothing about the next one on the same site.
+    to an origin (scheme, host, port) gave up, later requests to it fail at
+    once (an API that is down stays down for the run); a link checker turns
+    it off, because one broken page says nothing about the next one on the
+    same site.  An origin that could not be connected to at all is skipped
+    for the rest of the run either way.
     ``cache_statuses`` are the statuses stored for the host (at most
     :data:`STORABLE_STATUSES`).  ``deadline`` bounds one answer, from
     sending the request to its last byte (``None``: only the per-read
