@@ -369,10 +369,12 @@ def _run_enrich(
     from .diagnostics import UsageError
     from .enrich import enrich
     from .http import HttpClient
+    from .sources import check_api_urls
 
     if offline and refresh:
         raise UsageError("--offline and --refresh exclude each other")
     wanted = tuple(s.strip() for s in sources.split(",") if s.strip())
+    check_api_urls(wanted, os.environ)  # a bad BIBTOOLS_*_API is exit 2 before any request
     update, stop = _progress(quiet)
     with HttpClient.from_env(
         cache_dir=cache_dir, offline=offline, refresh=refresh, insecure=insecure or None
@@ -565,8 +567,8 @@ def links(
     without GITHUB_TOKEN, then a look at the web page; with a token, 50
     repositories per GraphQL query); other links get HEAD, then GET. Each
     link gets a status: live, moved, archived, disabled, missing, blocked,
-    unreachable, rate-limited, or announced-no-link (the source announced
-    code but gave no link).
+    unreachable, rate-limited, not-checked (offline, not in the cache), or
+    announced-no-link (the source announced code but gave no link).
 
     \b
     Environment: BIBTOOLS_GITHUB_API, BIBTOOLS_GITHUB_WEB, GITHUB_TOKEN,
