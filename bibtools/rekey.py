@@ -125,7 +125,9 @@ def load_key_map(text: str, source: str = "<key map>", bib: str | None = None) -
     plain: dict[str, str] = {}
     for old, new in data.items():
         if isinstance(new, dict):
-            if not old or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in new.items()):
+            if not old or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in new.items()
+            ):
                 raise InputError(f"{source}: {old!r}: a per-file entry maps file names to new keys")
             chosen = _for_bib(new, bib)
             if chosen:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import bibtexparser
 import pybtex.database
-from pybtex import errors
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pybtex import errors
 
 from bibtools.files import decode
 from bibtools.formats import ReadOptions, WriteOptions, bibtex
@@ -121,7 +121,13 @@ def test_strings_comments_and_preambles_are_written_back_where_they_stood():
     assert [b.kind for b in result.blocks] == ["preamble", "comment", "string", "string", "comment"]
     out = bibtex.write(result.records, WriteOptions(blocks=result.blocks)).text
     assert [line.split("{")[0] for line in out.split("\n") if line.startswith("@")] == [
-        "@preamble", "@comment", "@string", "@misc", "@string", "@misc", "@comment"
+        "@preamble",
+        "@comment",
+        "@string",
+        "@misc",
+        "@string",
+        "@misc",
+        "@comment",
     ]
     assert "publisher = acm," in out and "publisher = ieee # { Press}," in out
     assert '@preamble{"\\newcommand{\\noop}[1]{}"}' in out

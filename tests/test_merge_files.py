@@ -90,7 +90,9 @@ def test_a_file_without_duplicates_comes_out_as_convert_writes_it():
 
 def _groups(merged) -> set[frozenset[str]]:
     return {
-        frozenset(f"{merged.inputs[i].origin_file}:{merged.inputs[i].origin_line}" for i in g.members)
+        frozenset(
+            f"{merged.inputs[i].origin_file}:{merged.inputs[i].origin_line}" for i in g.members
+        )
         for g in merged.groups
     }
 
@@ -113,7 +115,9 @@ def test_two_files_sharing_entries_merge_to_the_union(tmp_path):
     first = tmp_path / "first.bib"
     second = tmp_path / "second.bib"
     first.write_text("\n@".join(entries[: len(entries) * 2 // 3]), encoding="utf-8")
-    second.write_text(entries[0] + "\n@" + "\n@".join(entries[len(entries) // 3 :]), encoding="utf-8")
+    second.write_text(
+        entries[0] + "\n@" + "\n@".join(entries[len(entries) // 3 :]), encoding="utf-8"
+    )
     text, merged = merged_text(first, second)
     alone, whole = merged_text(FIXTURES / "texlive" / "xampl.bib")
     # The shared third merges away entirely: the result is the whole file merged.
@@ -144,16 +148,22 @@ def bib_file(draw) -> str:
         if year := draw(_YEARS):
             fields.append(f"year = {year}")
         if draw(st.booleans()):
-            fields.append(f"note = {{{draw(st.sampled_from(['personal communication', 'in press']))}}}")
+            fields.append(
+                f"note = {{{draw(st.sampled_from(['personal communication', 'in press']))}}}"
+            )
         if draw(st.booleans()):
-            fields.append(f"author = {{{draw(st.sampled_from(['Smith, J.', 'Doe, A. and Roe, B.']))}}}")
+            fields.append(
+                f"author = {{{draw(st.sampled_from(['Smith, J.', 'Doe, A. and Roe, B.']))}}}"
+            )
         entries.append(f"@{etype}{{{key},\n  " + ",\n  ".join(fields) + "\n}")
     if draw(st.booleans()):
         entries.insert(0, '@string{acm = "ACM"}\n@preamble{"\\newcommand{\\noop}[1]{}"}')
     return "\n\n".join(entries) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(bib_file())
 def test_generated_files_merged_with_themselves_do_not_change(tmp_path, text):
     one = tmp_path / "one.bib"
@@ -175,7 +185,7 @@ def test_same_key_different_content_is_kept_renamed_and_mapped_for_its_file(tmp_
     b = tmp_path / "coauthor.bib"
     a.write_text("@misc{SmithDA01, title = {Web page}, year = 2001}\n", encoding="utf-8")
     b.write_text("@misc{SmithDA01, title = {Another page}, year = 2003}\n", encoding="utf-8")
-    text, merged = merged_text(a, b)
+    _text, merged = merged_text(a, b)
     assert sorted(keys(merged.records)) == ["SmithDA01", "SmithDA01a"]
     assert merged.key_map == {"SmithDA01": {str(b): "SmithDA01a"}}
     (message,) = [d.message for d in merged.diagnostics if "SmithDA01" in d.message]
@@ -189,8 +199,14 @@ def test_same_key_different_content_is_kept_renamed_and_mapped_for_its_file(tmp_
 def test_identical_blocks_once_and_conflicting_strings_reported(tmp_path):
     a = tmp_path / "a.bib"
     b = tmp_path / "b.bib"
-    a.write_text('@preamble{"\\newcommand{\\x}{}"}\n@string{j = {J. A}}\n@article{x, title={T}, journal=j, year=2000}\n', encoding="utf-8")
-    b.write_text('@preamble{"\\newcommand{\\x}{}"}\n@string{j = {J. B}}\n@article{y, title={U}, journal=j, year=2001}\n', encoding="utf-8")
+    a.write_text(
+        '@preamble{"\\newcommand{\\x}{}"}\n@string{j = {J. A}}\n@article{x, title={T}, journal=j, year=2000}\n',
+        encoding="utf-8",
+    )
+    b.write_text(
+        '@preamble{"\\newcommand{\\x}{}"}\n@string{j = {J. B}}\n@article{y, title={U}, journal=j, year=2001}\n',
+        encoding="utf-8",
+    )
     result = read_inputs([str(a), str(b)])
     written = write(merge(result.records).records, "bibtex", result.write_options())
     assert written.text.count("@preamble") == 1

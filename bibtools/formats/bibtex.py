@@ -20,8 +20,8 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict, deque
-from dataclasses import dataclass, replace
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
@@ -488,7 +488,10 @@ def entry_to_record(
         name = name.lower()
         if name in values:
             diags.warn(
-                source, line, f"field {name!r} given twice; the first value is kept (as by bibtex)", key
+                source,
+                line,
+                f"field {name!r} given twice; the first value is kept (as by bibtex)",
+                key,
             )
             continue
         values[name] = value

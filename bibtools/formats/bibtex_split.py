@@ -278,9 +278,7 @@ def _fallback(chunk: str, line: int, has_boundary: bool, gaps: bool = False) -> 
     _quiet_bibtexparser()
     try:
         blocks = [
-            b
-            for b in Splitter(chunk).split().blocks
-            if gaps or not isinstance(b, ImplicitComment)
+            b for b in Splitter(chunk).split().blocks if gaps or not isinstance(b, ImplicitComment)
         ]
     except Exception as exc:  # a bug in bibtexparser must not stop the file
         end = chunk.rfind("@") if has_boundary else len(chunk)
