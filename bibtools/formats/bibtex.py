@@ -720,6 +720,43 @@ def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     return "".join(pieces), found
 
 
+# A "%" line between two fields of an entry: biber reads it as a comment,
+# bibtex stops reading the entry there (keeping the fields before it), and
+# bibtexparser's splitter loses the whole entry.  Read as biber does.
+_PERCENT_LINE = re.compile(r"^[ \t]*%.*$", re.M)
+_FIELD_START = re.compile(r"\s*(?:[^\s{}\"#%'(),=]+\s*=|[})])")
+
+
+def _field_comments(text: str) -> tuple[str, list[int]]:
+    """``text`` with the ``%`` lines that stand between two fields emptied, and their lines."""
+    if "%" not in text or _PERCENT_LINE.search(text) is None:
+        return text, []
+    lines = text.split("\n")
+    content = [bool(x.strip()) and not x.lstrip().startswith("%") for x in lines]
+    # The nearest line with content before each line (one pass each way).
+    before: list[str] = []
+    last = ""
+    for line, has in zip(lines, content, strict=True):
+        before.append(last)
+        if has:
+            last = line
+    emptied: list[int] = []
+    following = ""
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if content[i]:
+            following = line
+        elif line.lstrip().startswith("%") and (
+            before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(following)
+        ):
+            emptied.append(i + 1)
+    if not emptied:
+        return text, []
+    for number in emptied:
+        lines[number - 1] = ""
+    return "\n".join(lines), sorted(emptied)
+
+
 def read(text: str, options: ReadOptions) -> ReadResult:
     result = ReadResult()
     diags = result.diagnostics
@@ -734,6 +771,14 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
     text, odd_starts = _even_starts(text.lstrip("\ufeff"))
+    text, commented = _field_comments(text)
+    if commented:
+        diags.warn(
+            source,
+            commented[0],
+            f"{len(commented)} '%' line(s) between the fields of entries read as comments, "
+            "as biber reads them (bibtex stops reading an entry there); they are not written",
+        )
     for block in split(text, gaps=True):
         if isinstance(block, EntryBlock):
             if block.line in odd_starts:
