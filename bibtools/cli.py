@@ -154,6 +154,14 @@ def _guard_outputs(
                 raise UsageError(f"{out}: is also an input; refusing to overwrite it{hint}")
 
 
+def _require_entries(formatted: Any) -> None:
+    """The style could format none of the records: no empty page over an existing one."""
+    from .diagnostics import InputError
+
+    if not formatted.entries and formatted.diagnostics.errors:
+        raise InputError("no record could be formatted (see above); nothing written")
+
+
 def _require_records(result: ConvertResult, quiet: bool) -> None:
     """Nothing survived the reading: say why and write nothing (an existing output stays)."""
     from .diagnostics import InputError
@@ -252,6 +260,7 @@ def _publications(records: list[Any], output_dir: str, base: Any, quiet: bool) -
         formatted = format_records(records, options)
         if name.endswith(".md"):
             _report([d for d in formatted.diagnostics if d.code != TRUNCATED], quiet)
+        _require_entries(formatted)
         path = os.path.join(output_dir, name)
         write_atomic(path, formatted.text)
         written.append(path)
@@ -1143,6 +1152,7 @@ def format_command(
     _report(assign_keys(result.records), quiet)
     formatted = format_records(result.records, options)
     _report(formatted.diagnostics, quiet)
+    _require_entries(formatted)
     if output:
         write_atomic(output, formatted.text)
     else:
