@@ -425,12 +425,20 @@ def _bibtools(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes
     )
 
 
-def test_output_onto_a_full_device_and_a_full_standard_output(refs: Path) -> None:
-    result = _bibtools("convert", str(refs), "-o", "/dev/full", "-t", "ris")
+def test_output_onto_a_full_device_and_a_full_standard_output(refs: Path, tmp_path: Path) -> None:
+    # As root, a device node of our own: were the device replaced by a regular
+    # file (the bug this guards against), the system's /dev/full would be lost.
+    full = tmp_path / "full"
+    if ROOT:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # what /dev/full is
+    else:
+        full = Path("/dev/full")  # a user cannot replace it
+    result = _bibtools("convert", str(refs), "-o", str(full), "-t", "ris")
     assert result.returncode == 2
     assert result.stderr.decode() == (
-        "bibtools: error: /dev/full: cannot write (No space left on device)\n"
+        f"bibtools: error: {full}: cannot write (No space left on device)\n"
     )
+    assert stat.S_ISCHR(full.stat().st_mode)
     with open("/dev/full", "wb") as full:
         result = subprocess.run(
             [sys.executable, "-m", "bibtools.cli", "convert", str(refs), "-t", "ris"],
