@@ -1119,15 +1119,13 @@ def render_csl(
     if split is None:
         split = len(items) > SPLIT_THRESHOLD and disambiguates and not numbered
     items = [{**item, MARKER_VARIABLE: MARKER} for item in items]
-    if failures is None:
-        run = _run_pandoc
-    else:
-        lenient = failures
 
-        def run(
-            items: list[dict[str, Any]], style: str, locale: str, work: str, tag: str
-        ) -> list[dict[str, Any]]:
-            return _run_pandoc_leaving_out(items, style, locale, work, tag, lenient)
+    def run(
+        items: list[dict[str, Any]], style: str, locale: str, work: str, tag: str
+    ) -> list[dict[str, Any]]:
+        if failures is None:
+            return _run_pandoc(items, style, locale, work, tag)
+        return _run_pandoc_leaving_out(items, style, locale, work, tag, failures)
 
     with tempfile.TemporaryDirectory(prefix="bibtools-") as work:
         styled = os.path.join(work, "style.csl")
