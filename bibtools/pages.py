@@ -568,19 +568,40 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+MAX_TEMPLATE_SIZE = 10 * 1024 * 1024
+
+
 def _user_loader(directory: Path) -> Any:
+    """Templates from ``directory`` only: a template file (by its suffix), not hidden,
+    a regular file of at most 10 MiB whose real path is inside the directory (a
+    link in someone's checkout must not carry ``~/.ssh/id_rsa`` into a page)."""
     import jinja2
+    from jinja2.loaders import split_template_path
+
+    root = os.path.realpath(directory)
 
     class Loader(jinja2.FileSystemLoader):
         def get_source(self, environment: Any, template: str) -> Any:
-            parts = template.replace("\\", "/").split("/")
+            def refuse(why: str) -> jinja2.TemplateNotFound:
+                return jinja2.TemplateNotFound(f"{template} ({why})")
+
+            parts = split_template_path(template)  # refuses ".." itself
             if any(p.startswith(".") for p in parts) or not template.lower().endswith(
                 TEMPLATE_SUFFIXES
             ):
-                raise jinja2.TemplateNotFound(
-                    f"{template} (only template files beside the template may be included: "
-                    f"{', '.join(TEMPLATE_SUFFIXES)})"
+                raise refuse(
+                    "only template files beside the template may be included: "
+                    + ", ".join(TEMPLATE_SUFFIXES)
                 )
+            real = os.path.realpath(os.path.join(root, *parts))
+            if os.path.commonpath([real, root]) != root or not real.lower().endswith(
+                TEMPLATE_SUFFIXES
+            ):
+                raise refuse("a link to a file outside the template's directory")
+            if os.path.exists(real) and (
+                not os.path.isfile(real) or os.path.getsize(real) > MAX_TEMPLATE_SIZE
+            ):
+                raise refuse("not a template file of at most 10 MiB")
             return super().get_source(environment, template)
 
     return Loader(str(directory))

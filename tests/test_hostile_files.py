@@ -108,6 +108,26 @@ def test_a_template_may_include_templates_but_not_other_files_beside_it(here: Pa
     assert "only template files beside the template may be included" in result.stderr
 
 
+def test_a_template_link_cannot_carry_a_file_from_elsewhere_into_the_page(
+    here: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    secret = tmp_path_factory.mktemp("home") / "id_rsa"
+    secret.write_text("PRIVATE KEY\n", "utf-8")
+    (here / "refs.bib").write_text(GOOD, "utf-8")
+    (here / "page.html.j2").symlink_to(secret)
+    (here / "zero.html.j2").symlink_to("/dev/zero")
+    (here / "main.html.j2").write_text("{% include 'page.html.j2' %}\n", "utf-8")
+    for template, line in (
+        ("page.html.j2", "page.html.j2: cannot load the template: page.html.j2"),
+        ("main.html.j2", "main.html.j2:1: template error: page.html.j2"),
+        ("zero.html.j2", "zero.html.j2: no such template file"),
+    ):
+        result = run("format", "refs.bib", "--template", template)
+        assert result.exit_code == 2 and "PRIVATE" not in result.output
+        [message] = one_line_each(result.stderr)
+        assert message.startswith(f"bibtools: error: {line}"), message
+
+
 @pytest.mark.parametrize(
     ("template", "message"),
     [
