@@ -939,13 +939,17 @@ def rekey_command(files: tuple[str, ...], map_path: str, dry_run: bool, no_backu
     @key citations in .md files; a copy of each changed file is kept as
     FILE.bak unless --no-backup.
     """
+    from .diagnostics import InputError
     from .files import read_input
     from .rekey import load_key_map, rekey_file
 
     # The FILEs are rewritten by design; the key map must not be one of them.
     _guard_outputs([] if dry_run else list(files), [map_path], hint="")
     text, _encoding = read_input(map_path)
-    key_map = load_key_map(text, map_path)
+    try:
+        key_map = load_key_map(text, map_path)
+    except RecursionError:
+        raise InputError(f"{map_path}: not a key map (nested too deeply)") from None
     for path in files:
         done = rekey_file(path, key_map, dry_run=dry_run, backup=not no_backup)
         for replacement in done.replacements:
@@ -1145,6 +1149,8 @@ def format_command(
             raise InputError(
                 f"{link_report}:{exc.lineno}: not a JSON link report ({exc.msg})"
             ) from None
+        except RecursionError:
+            raise InputError(f"{link_report}: not a JSON link report (nested too deeply)") from None
         options.code_status = code_status_from_report(report)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _require_records(result, quiet)

@@ -836,6 +836,8 @@ def load_config(directory: str | Path = ".") -> tuple[dict[str, Any], str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
         table: Any = data
         for part in path_in:
             table = table.get(part, {}) if isinstance(table, dict) else {}

@@ -792,3 +792,45 @@ def test_a_page_of_which_no_entry_survives_replaces_no_page(here: Path) -> None:
             "bibtools: error: no record could be formatted (see above); nothing written"
         )
         assert (here / "page.txt").read_text("utf-8") == "old page\n"
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("args", "files_", "message"),
+    [
+        (
+            ["format", "refs.bib", "--link-report", "deep.json"],
+            {"deep.json": DEEP_JSON},
+            "deep.json: not a JSON link report (nested too deeply)",
+        ),
+        (
+            ["rekey", "--map", "deep.json", "paper.tex"],
+            {"deep.json": DEEP_JSON, "paper.tex": "\\cite{a}\n"},
+            "deep.json: not a key map (nested too deeply)",
+        ),
+        (
+            ["format", "refs.bib"],
+            {"bibtools.toml": "a = " + DEEP_JSON},
+            "bibtools.toml: not valid TOML: nested too deeply",
+        ),
+    ],
+)
+def test_side_files_nested_too_deeply_are_one_line_and_exit_status_2(
+    here: Path, refs: Path, args: list[str], files_: dict[str, str], message: str
+) -> None:
+    for name, text in files_.items():
+        (here / name).write_text(text, "utf-8")
+    result = run(*args)
+    assert result.exit_code == 2
+    assert one_line_each(result.stderr) == [f"bibtools: error: {message}"]
+
+
+def test_output_below_a_file_is_one_line(here: Path, refs: Path) -> None:
+    (here / "file").write_text("", "utf-8")
+    result = run("convert", "refs.bib", "-o", "file/refs.ris")
+    assert result.exit_code == 2
+    assert one_line_each(result.stderr) == [
+        "bibtools: error: file/refs.ris: cannot write (Not a directory)"
+    ]
