@@ -702,7 +702,6 @@ def reference_convert(
 ) -> None:
     """Write what the library's normal code path (read_inputs + write) makes of ``src``."""
     from bibtools.convert import read_inputs, write
-    from bibtools.formats import WriteOptions
 
     day = dt.date.fromisoformat(as_of) if as_of else None
     result = read_inputs([str(src)], from_format, as_of=day)

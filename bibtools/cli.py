@@ -460,10 +460,12 @@ def _run_enrich(
     from .diagnostics import UsageError
     from .enrich import enrich
     from .http import HttpClient
+    from .sources import check_api_urls
 
     if offline and refresh:
         raise UsageError("--offline and --refresh exclude each other")
     wanted = tuple(s.strip() for s in sources.split(",") if s.strip())
+    check_api_urls(wanted, os.environ)  # a bad BIBTOOLS_*_API is exit 2 before any request
     update, stop = _progress(quiet)
     with HttpClient.from_env(
         cache_dir=cache_dir, offline=offline, refresh=refresh, insecure=insecure or None
@@ -658,8 +660,8 @@ def links(
     without GITHUB_TOKEN, then a look at the web page; with a token, 50
     repositories per GraphQL query); other links get HEAD, then GET. Each
     link gets a status: live, moved, archived, disabled, missing, blocked,
-    unreachable, rate-limited, or announced-no-link (the source announced
-    code but gave no link).
+    unreachable, rate-limited, not-checked (offline, not in the cache), or
+    announced-no-link (the source announced code but gave no link).
 
     \b
     Environment: BIBTOOLS_GITHUB_API, BIBTOOLS_GITHUB_WEB, GITHUB_TOKEN,
@@ -861,7 +863,13 @@ def build(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print each group of duplicates and the merged fields; write nothing.",
+    help="Print each group of duplicates, why it was formed and the merged fields; write nothing.",
+)
+@click.option(
+    "--keep-apart",
+    metavar="KEY1,KEY2[,...]",
+    multiple=True,
+    help="Never merge the entries with these keys with each other (repeatable).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @_read_options
@@ -872,6 +880,7 @@ def merge(
     output: str | None,
     key_map: str | None,
     dry_run: bool,
+    keep_apart: tuple[str, ...],
     force: bool,
     quiet: bool,
     from_format: str | None,
@@ -882,12 +891,22 @@ def merge(
 ) -> None:
     """Merge INPUT files into one bibliography, one entry per paper.
 
-    Duplicates are found by DOI, by arXiv id (any version), or by title AND
-    an author in common AND years at most one apart; never by title alone.
-    A merged entry keeps the union of the fields, the published version's
-    venue, pages and DOI, the arXiv fields, the most complete author list,
-    and the first input's key; --key-map records every key that went away,
-    for `bibtools rekey`.
+    Duplicates are identical entries (the same type and fields, whatever the
+    key), or share a DOI, an arXiv id (any version), or a title AND an
+    author AND years at most one apart; never a title alone.  A merged entry
+    keeps the union of the fields, the published version's venue, pages and
+    DOI, the arXiv fields, the most complete author list, and the first
+    input's key, written as that input wrote it.  Identical @string,
+    @preamble and @comment blocks are written once.  --key-map records every
+    key that went away, for `bibtools rekey`; a key that named different
+    entries in two inputs is renamed in the second and mapped for it only.
+    Merging a file with a copy of itself changes nothing.
+
+    \b
+    Examples:
+      bibtools merge thesis.bib coauthor.bib -o all.bib --key-map keys.json
+      bibtools merge refs.bib --dry-run
+      bibtools merge a.bib b.bib --keep-apart smith2020a,smith2020b -o all.bib
     """
     from .convert import output_format, read_inputs
     from .dedupe import describe
@@ -899,7 +918,10 @@ def merge(
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _require_records(result, quiet)
     _report(result.diagnostics, quiet)
-    merged = merge_records(result.records)
+    apart = [[k.strip() for k in group.split(",") if k.strip()] for group in keep_apart]
+    if any(len(group) < 2 for group in apart):
+        raise click.BadParameter("give two or more keys, separated by commas", param_hint="--keep-apart")
+    merged = merge_records(result.records, keep_apart=apart)
     _report(merged.diagnostics, quiet)
     if dry_run:
         click.echo(describe(merged))
@@ -930,24 +952,38 @@ def merge(
     metavar="FILE.json",
     help="The key map `bibtools merge --key-map` wrote.",
 )
+@click.option(
+    "--bib",
+    metavar="FILE.bib",
+    help="The bibliography the FILEs cited before the merge: applies the map's entries "
+    "for keys that named different entries in different inputs.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--no-backup", is_flag=True, help="Do not keep FILE.bak.")
-def rekey_command(files: tuple[str, ...], map_path: str, dry_run: bool, no_backup: bool) -> None:
+def rekey_command(
+    files: tuple[str, ...], map_path: str, bib: str | None, dry_run: bool, no_backup: bool
+) -> None:
     """Rewrite citation keys in LaTeX and Markdown FILEs from a key map.
 
     Rewrites the keys of \\cite-family commands in .tex files and pandoc's
     @key citations in .md files; a copy of each changed file is kept as
-    FILE.bak unless --no-backup.
+    FILE.bak unless --no-backup.  Applying a map twice changes nothing.
+
+    \b
+    Examples:
+      bibtools merge thesis.bib coauthor.bib -o all.bib --key-map keys.json
+      bibtools rekey --map keys.json thesis.tex
+      bibtools rekey --map keys.json --bib coauthor.bib chapter3.tex
     """
     from .diagnostics import InputError
     from .files import read_input
     from .rekey import load_key_map, rekey_file
 
-    # The FILEs are rewritten by design; the key map must not be one of them.
-    _guard_outputs([] if dry_run else list(files), [map_path], hint="")
+    # The FILEs are rewritten by design; the key map and --bib must not be among them.
+    _guard_outputs([] if dry_run else list(files), [map_path, bib], hint="")
     text, _encoding = read_input(map_path)
     try:
-        key_map = load_key_map(text, map_path)
+        key_map = load_key_map(text, map_path, bib)
     except RecursionError:
         raise InputError(f"{map_path}: not a key map (nested too deeply)") from None
     for path in files:
@@ -1033,8 +1069,15 @@ def _format_options(config_dir: str = ".", **flags: Any) -> Any:
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
     "--style",
-    help="CSL style (apa, ieee, chicago-author-date, vancouver, nature, ...), "
-    "a .csl file, or a BibTeX style (plain, unsrt, alpha, unsrtalpha) [default: apa].",
+    help="CSL style (apa, ieee, chicago-author-date, vancouver, nature, ...) or .csl file; "
+    "or a BibTeX style: plain, unsrt, alpha, abbrv, one TeX has (plainnat, ieeetr, "
+    "apalike, IEEEtran, ...) or a .bst file [default: apa].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["pybtex", "bibtex"]),
+    help="What runs a BibTeX style: pybtex's interpreter (pure Python) or the bibtex "
+    "program [default: pybtex].",
 )
 @click.option(
     "-t",
@@ -1086,6 +1129,7 @@ def _format_options(config_dir: str = ".", **flags: Any) -> Any:
 def format_command(
     inputs: tuple[str, ...],
     style: str | None,
+    engine: str | None,
     output_format: str | None,
     output: str | None,
     force: bool,
@@ -1105,16 +1149,28 @@ def format_command(
 ) -> None:
     """Format INPUT records as a styled reference list or publication page.
 
-    CSL styles go through pandoc's citeproc (bundled), BibTeX styles through
-    pybtex. Acronyms protected in titles stay as written, names given with
+    CSL styles go through pandoc's citeproc (bundled). A BibTeX style runs
+    its real .bst over the records as `bibtools convert -t bibtex` writes
+    them, so an entry reads as in a thesis built with bibtex: plain, unsrt,
+    alpha and abbrv are bundled, other styles are found with kpsewhich when
+    TeX is installed, and any .bst file can be given as a path. pybtex runs
+    the style unless --engine bibtex asks for the bibtex program; the
+    style's warnings are reported for each entry. (pybtex's Python versions
+    of the classic styles remain as pybtex-plain, pybtex-unsrt, pybtex-alpha
+    and pybtex-unsrtalpha.)
+
+    Acronyms protected in titles stay as written, names given with
     --highlight are set in bold in whatever form the style prints them,
     and everything from the records is escaped for the output format (only
-    http and https URLs become links). Defaults can be set in bibtools.toml
-    or under [tool.bibtools] in pyproject.toml.
+    http and https URLs become links); the LaTeX output of a BibTeX style is
+    the style's own LaTeX. Defaults can be set in bibtools.toml or under
+    [tool.bibtools] in pyproject.toml.
 
     \b
     Examples:
       bibtools format refs.bib --style ieee -t text
+      bibtools format refs.bib --style plain -t html -o refs.html
+      bibtools format refs.bib --style ~/styles/journal.bst --engine bibtex -t text
       bibtools format papers.txt -t html --standalone --group-by year \\
           --highlight "Qingyi Si" -o publications.html
     """
@@ -1127,6 +1183,7 @@ def format_command(
 
     options = _format_options(
         style=style,
+        engine=engine,
         output=output_format,
         standalone=standalone,
         group_by=group_by,
@@ -1156,6 +1213,7 @@ def format_command(
     _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
+    options.blocks = result.blocks
     formatted = format_records(result.records, options)
     _report(formatted.diagnostics, quiet)
     _require_entries(formatted)

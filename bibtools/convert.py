@@ -220,7 +220,7 @@ def read_inputs(
     for path in paths:
         result = read_file(path, format, as_of=as_of, macros=macros)
         name, fmt = ("<stdin>" if path == "-" else path), result.format
-        if result.detected == 0 and not result.blocks:
+        if result.detected == 0 and all(b.kind == "text" for b in result.blocks):
             first_error = next(iter(result.diagnostics.errors), None)
             why = f" ({first_error.message})" if first_error else ""
             raise InputError(f"{name}: no {fmt} records found{why}")

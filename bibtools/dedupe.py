@@ -21,6 +21,10 @@ duplicate-entry check); :func:`merge_group` merges one group.
 
 **When two records are the same paper.**  Any of
 
+* identical entries: the same type and the same fields, LaTeX decoded and
+  white space normalised, whatever the key (:func:`identity`).  This is the
+  plainest duplicate and needs nothing else: a ``@misc`` web page without
+  title or year, a "personal communication" with only a note;
 * the same DOI (case-insensitive; ``doi:``, ``https://doi.org/`` and other
   resolver or publisher URL prefixes and LaTeX escapes ignored: :func:`clean_doi`;
   arXiv's own DOIs ``10.48550/arXiv.X`` count as arXiv ids, not DOIs);
@@ -72,13 +76,23 @@ order (except for the key):
    member that did not provide the venue or date;
 7. the citation key is the key of the first member in input order that has
    one (listing records have none; a group without any gets a generated
-   key), and every other member's key goes into the key map.
+   key), and every other member's key goes into the key map;
+8. the merged record is written as the first member wrote it (its
+   :class:`bibtools.model.Source`): only the fields the merge changed are
+   encoded anew, so an identical copy merges into exactly its original.
+
+``keep_apart`` (``merge --keep-apart A,B``) vetoes groups: the records with
+those keys end in different groups, whatever the rules say.
 
 :func:`merge` then gives every record a unique key (:func:`bibtools.keys.
 assign_keys`, so an output written by :func:`bibtools.convert.write` keeps
 them) and builds the old -> new key map from every input key that no
-longer exists.  A dropped key that still names another record (the input
-had two different papers under one key) cannot be mapped; it is reported.
+longer exists.  A key that names different entries in two inputs (not
+duplicates: their fields differ, and the warning names which) stays with
+the first and is renamed in the second; the key map then maps it for that
+input only (``{"old": {"coauthor.bib": "new"}}``, applied by ``bibtools rekey
+--bib coauthor.bib``).  Within one input such a rename cannot be mapped, and
+the warning says so.
 """
 
 from __future__ import annotations
@@ -86,7 +100,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -313,8 +327,19 @@ def titles_compatible(a: str, b: str) -> bool:
 
 
 class _UnionFind:
-    def __init__(self, n: int) -> None:
+    """Union-find whose unions can be vetoed: ``apart[i]`` holds the keep-apart
+    labels of record ``i``; two sets with different labels of one kind never join."""
+
+    def __init__(self, n: int, apart: Sequence[dict[int, str]] | None = None) -> None:
         self.parent = list(range(n))
+        # root -> {constraint number: the label it holds there}
+        self.labels: dict[int, dict[int, str]] = (
+            {i: dict(a) for i, a in enumerate(apart) if a} if apart else {}
+        )
+
+    def allowed(self, a: int, b: int) -> bool:
+        la, lb = self.labels.get(self.find(a), {}), self.labels.get(self.find(b), {})
+        return not any(n in lb and lb[n] != label for n, label in la.items())
 
     def find(self, i: int) -> int:
         root = i
@@ -324,12 +349,19 @@ class _UnionFind:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int) -> None:
+    def union(self, a: int, b: int) -> bool:
+        """Join the sets of ``a`` and ``b``; False when a keep-apart label forbids it."""
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            # The smaller index is the root: the result is the same in any order.
-            lo, hi = min(ra, rb), max(ra, rb)
-            self.parent[hi] = lo
+        if ra == rb:
+            return True
+        if not self.allowed(ra, rb):
+            return False
+        # The smaller index is the root: the result is the same in any order.
+        lo, hi = min(ra, rb), max(ra, rb)
+        self.parent[hi] = lo
+        if hi in self.labels:
+            self.labels.setdefault(lo, {}).update(self.labels.pop(hi))
+        return True
 
     def components(self) -> list[list[int]]:
         groups: dict[int, list[int]] = defaultdict(list)
@@ -386,12 +418,55 @@ def _where(record: Record, index: int) -> str:
     return f"{record.key or f'#{index + 1}'} ({record.location()})"
 
 
+def _plain_ws(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list):
+        return [_plain_ws(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain_ws(v) for k, v in value.items()}
+    return value
+
+
+def identity(record: Record) -> str:
+    """What two identical entries share whatever their keys: the type and every field,
+    LaTeX decoded (``{\\"u}`` and ``ü`` alike) and white space normalised."""
+    values = sorted((k, repr(_plain_ws(v))) for k, v in record.populated().items() if k != "key")
+    return repr((record.type, record.source_type.lower(), values))
+
+
+def _apart_labels(
+    records: Sequence[Record], keep_apart: Sequence[Collection[str]]
+) -> list[dict[int, str]]:
+    """For each record, the keep-apart sets its key is in: {set number: its key}."""
+    out: list[dict[int, str]] = [{} for _ in records]
+    for n, keys in enumerate(keep_apart):
+        wanted = {k.lower() for k in keys}
+        for i, rec in enumerate(records):
+            if rec.key.lower() in wanted:
+                out[i][n] = rec.key.lower()
+    return out
+
+
 def _identity_components(
-    records: Sequence[Record], facts: Sequence[_Facts], diags: Diagnostics
+    records: Sequence[Record],
+    facts: Sequence[_Facts],
+    diags: Diagnostics,
+    apart: Sequence[dict[int, str]] | None = None,
 ) -> tuple[_UnionFind, dict[int, set[str]]]:
-    uf = _UnionFind(len(records))
+    uf = _UnionFind(len(records), apart)
     reasons: dict[int, set[str]] = defaultdict(set)
     refused: set[tuple[int, int]] = set()
+    # Identical entries first: the plainest duplicate, whatever else they lack
+    # (no title, no year: a @misc web page, "personal communication").
+    same: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        same[identity(rec)].append(i)
+    for members in same.values():
+        for j in members[1:]:
+            if uf.union(members[0], j):
+                reasons[members[0]].add("identical")
+                reasons[j].add("identical")
     for kind, label in (("doi", "DOI"), ("arxiv", "arXiv id")):
         buckets: dict[str, list[int]] = defaultdict(list)
         for i, f in enumerate(facts):
@@ -403,10 +478,12 @@ def _identity_components(
                 for j in members[x + 1 :]:
                     ti = facts[i].titles[0] if facts[i].titles else ""
                     tj = facts[j].titles[0] if facts[j].titles else ""
+                    if uf.find(i) == uf.find(j):
+                        continue  # identical already
                     if titles_compatible(ti, tj):
-                        uf.union(i, j)
-                        reasons[i].add(f"same {label} {value}")
-                        reasons[j].add(f"same {label} {value}")
+                        if uf.union(i, j):
+                            reasons[i].add(f"same {label} {value}")
+                            reasons[j].add(f"same {label} {value}")
                     else:
                         refused.add((i, j))
                         diags.warn(
@@ -474,15 +551,20 @@ def _years_close(a: set[int], b: set[int]) -> bool:
     return any(abs(x - y) <= 1 for x in a for y in b)
 
 
-def find_duplicates(records: Sequence[Record]) -> Duplicates:
+def find_duplicates(
+    records: Sequence[Record], keep_apart: Sequence[Collection[str]] = ()
+) -> Duplicates:
     """Groups of records that are one paper (see the module docstring for the rules).
 
     Groups have at least two members; members and groups are in input order.
-    The grouping does not depend on the order of ``records``.
+    The grouping does not depend on the order of ``records``.  ``keep_apart``:
+    sets of citation keys whose records must end in different groups (the
+    user's veto, ``merge --keep-apart A,B``).
     """
     diags = Diagnostics()
     facts = [_facts(r) for r in records]
-    uf, reasons = _identity_components(records, facts, diags)
+    apart = _apart_labels(records, keep_apart) if keep_apart else None
+    uf, reasons = _identity_components(records, facts, diags, apart)
     comps: list[_Component] = []
     for members in uf.components():
         comps.append(
@@ -496,7 +578,10 @@ def find_duplicates(records: Sequence[Record]) -> Duplicates:
                 places={facts[i].place for i in members if facts[i].place[0]},
             )
         )
-    title_uf = _UnionFind(len(comps))
+    comp_apart = None
+    if apart is not None:
+        comp_apart = [{n: v for i in c.members for n, v in apart[i].items()} for c in comps]
+    title_uf = _UnionFind(len(comps), comp_apart)
     title_edges: set[tuple[int, int]] = set()
     for a, b in sorted(_title_candidates(comps)):
         ca, cb = comps[a], comps[b]
@@ -506,8 +591,8 @@ def find_duplicates(records: Sequence[Record]) -> Duplicates:
             continue
         if _conflict(ca, cb):
             continue
-        title_uf.union(a, b)
-        title_edges.add((a, b))
+        if title_uf.union(a, b):
+            title_edges.add((a, b))
     groups: list[DuplicateGroup] = []
     for cluster in title_uf.components():
         parts = [comps[c] for c in cluster]
@@ -617,8 +702,10 @@ def merge_group(members: Sequence[Record]) -> Record:
     """
     if not members:
         raise ValueError("merge_group needs at least one record")
-    ranked = sorted(members, key=_rank)
     keyed = next((r for r in members if r.key), members[0])
+    if len({identity(r) for r in members}) == 1:
+        return keyed.copy()  # identical entries: one of them, exactly as it was
+    ranked = sorted(members, key=_rank)
     provider = ranked[0] if venue_score(ranked[0]) > 0 else None
     out = Record(key=keyed.key, origin_file=keyed.origin_file, origin_line=keyed.origin_line)
     base = provider or ranked[0]
@@ -833,7 +920,7 @@ class MergeResult:
 
     records: list[Record]
     groups: list[DuplicateGroup]
-    key_map: dict[str, str]
+    key_map: dict[str, str | dict[str, str]]
     diagnostics: Diagnostics
     inputs: list[Record]
 
@@ -870,7 +957,12 @@ class MergeResult:
         }
 
 
-def merge(records: Sequence[Record], *, assign: bool = True) -> MergeResult:
+def merge(
+    records: Sequence[Record],
+    *,
+    assign: bool = True,
+    keep_apart: Sequence[Collection[str]] = (),
+) -> MergeResult:
     """Find duplicate groups, merge each, give every record a unique key, build the key map.
 
     ``assign=False`` leaves keys as merging made them (possibly empty or
@@ -883,14 +975,15 @@ def merge(records: Sequence[Record], *, assign: bool = True) -> MergeResult:
     if assign:
         # A record without a key (a listing's) gets the key it would be
         # written with, so that "the first input's key" means one for it too.
-        inputs = [r if r.key else replace(r, key=base_key(r)) for r in inputs]
+        # (A BibTeX entry with an empty key keeps it, as convert does.)
+        inputs = [r if r.key or r.source else replace(r, key=base_key(r)) for r in inputs]
     # Each current record, the input indices it stands for, and why they were merged.
     current: list[tuple[Record, list[int], list[str]]] = [
         (r, [i], []) for i, r in enumerate(inputs)
     ]
     first_round = True
     for _ in range(max(1, len(inputs))):
-        found = find_duplicates([rec for rec, _, _ in current])
+        found = find_duplicates([rec for rec, _, _ in current], keep_apart)
         if first_round:
             diags.extend(found.diagnostics)
             first_round = False
@@ -911,13 +1004,14 @@ def merge(records: Sequence[Record], *, assign: bool = True) -> MergeResult:
             merged.key = next((inputs[o].key for o in all_origins if inputs[o].key), "")
             first = inputs[all_origins[0]]
             merged.origin_file, merged.origin_line = first.origin_file, first.origin_line
+            # Written as the first member wrote it, where the merge kept its values.
+            merged.source = first.source
             why = sorted({r for m in group.members for r in current[m][2]} | set(group.reasons))
             nxt.append((merged, all_origins, why))
         current = nxt
 
     out = [rec for rec, _, _ in current]
-    if assign:
-        diags.extend(_assign_keys_on_copies(out))
+    key_diags = _assign_keys_on_copies(out) if assign else Diagnostics()
     groups: list[DuplicateGroup] = []
     for rec, (_, origins, why) in zip(out, current, strict=True):
         if len(origins) < 2:
@@ -937,7 +1031,12 @@ def merge(records: Sequence[Record], *, assign: bool = True) -> MergeResult:
                 changes=_changes(kept, rec, members, rec.key),
             )
         )
-    key_map = _key_map(inputs, out, [origins for _, origins, _ in current], diags)
+    map_diags = Diagnostics()
+    key_map = _key_map(inputs, out, [origins for _, origins, _ in current], map_diags)
+    # A rename the key map explains is said once, there.
+    explained = {d.key for d in map_diags}
+    diags.extend(d for d in key_diags if d.key not in explained)
+    diags.extend(map_diags)
     return MergeResult(out, groups, key_map, diags, inputs)
 
 
@@ -946,7 +1045,7 @@ def _assign_keys_on_copies(out: list[Record]) -> Diagnostics:
     key changes are copied (copying 50,000 records costs more than the rest of a merge)."""
     before = [r.key for r in out]
     try:
-        diags = assign_keys(out)
+        diags = assign_keys(out, keep_empty=True)
         after = [r.key for r in out]
     finally:
         for rec, key in zip(out, before, strict=True):
@@ -962,29 +1061,50 @@ def _key_map(
     out: Sequence[Record],
     origins: Sequence[list[int]],
     diags: Diagnostics,
-) -> dict[str, str]:
-    surviving = {r.key.lower() for r in out if r.key}
+) -> dict[str, str | dict[str, str]]:
+    """Old key -> new key; ``{"input file": new key}`` where the old key still names
+    another record (two different entries under one key: only the documents that
+    cite that input's entry must change)."""
+    surviving = {r.key.lower(): r for r in out if r.key}
     wanted: dict[str, set[str]] = defaultdict(set)
-    where: dict[str, Record] = {}
+    where: dict[str, list[Record]] = defaultdict(list)
     for rec, members in zip(out, origins, strict=True):
         for o in members:
             old = inputs[o].key
             if old and old != rec.key and rec.key:
                 wanted[old].add(rec.key)
-                where.setdefault(old, inputs[o])
-    key_map: dict[str, str] = {}
+                where[old].append(inputs[o])
+    key_map: dict[str, str | dict[str, str]] = {}
     for old in sorted(wanted):
         targets = wanted[old]
-        rec = where[old]
-        if old.lower() in surviving and not any(old.lower() == t.lower() for t in targets):
-            diags.warn(
-                rec.origin_file or "<input>",
-                rec.origin_line,
-                f"key {old!r} was dropped but still names another record; "
-                f"not in the key map (cite {sorted(targets)[0]!r} for this paper)",
-                old,
-                "key-map",
-            )
+        recs = where[old]
+        rec = recs[0]
+        other = surviving.get(old.lower())
+        if other is not None and not any(old.lower() == t.lower() for t in targets):
+            files = {r.origin_file for r in recs}
+            new = sorted(targets)[0]
+            differ = ", ".join(_differing_fields(other, rec)) or "their keys' case"
+            if len(targets) == 1 and other.origin_file not in files and "" not in files:
+                key_map[old] = {f: new for f in sorted(files)}
+                diags.warn(
+                    rec.origin_file or "<input>",
+                    rec.origin_line,
+                    f"key {old!r} names different entries here and at {other.location()} "
+                    f"(they differ in: {differ}); this one is now {new!r} (the key map says "
+                    f"so for documents that cite {rec.origin_file})",
+                    old,
+                    "key-map",
+                )
+            else:
+                diags.warn(
+                    rec.origin_file or "<input>",
+                    rec.origin_line,
+                    f"key {old!r} names different entries here and at {other.location()} "
+                    f"(they differ in: {differ}); this one is now {new!r}; one file holds "
+                    "both, so no key map entry can tell its citations apart",
+                    old,
+                    "key-map",
+                )
         elif len(targets) > 1:
             diags.warn(
                 rec.origin_file or "<input>",
@@ -997,6 +1117,26 @@ def _key_map(
         else:
             key_map[old] = next(iter(targets))
     return key_map
+
+
+# Model slots under the names a BibTeX user knows them by (for messages).
+_FIELD_WORDS = {
+    "issued": "year",
+    "authors": "author",
+    "editors": "editor",
+    "container_title": "journal/booktitle",
+    "collection_title": "series",
+    "publisher_place": "address",
+    "issue": "number",
+    "source_type": "entry type",
+    "arxiv_id": "eprint",
+}
+
+
+def _differing_fields(a: Record, b: Record) -> list[str]:
+    va, vb = _field_values(a), _field_values(b)
+    names = [n for n in sorted(set(va) | set(vb), key=_field_order) if va.get(n) != vb.get(n)]
+    return [_FIELD_WORDS.get(n, n.removeprefix("extra.")) for n in names]
 
 
 # --------------------------------------------------------------------------
@@ -1029,7 +1169,11 @@ def describe(result: MergeResult) -> str:
     if result.key_map:
         lines.append("key map:")
         for old, new in result.key_map.items():
-            lines.append(f"  {old} -> {new}")
+            if isinstance(new, dict):
+                for source, key in new.items():
+                    lines.append(f"  {old} -> {key}  (as cited from {source})")
+            else:
+                lines.append(f"  {old} -> {new}")
         lines.append("")
     lines.append(result.summary())
     return "\n".join(lines) + "\n"

@@ -366,6 +366,8 @@ def _github_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) -> 
                 Outcome.FAILED,
                 f"GitHub: {failed.url}: {failed.message or failed.status.value}",
             )
+        elif LinkStatus.NOT_CHECKED in statuses:
+            run.settle(i, "github", Outcome.SKIPPED_OFFLINE, "GitHub: not in the cache (offline)")
         elif statuses == {LinkStatus.MISSING}:
             run.settle(i, "github", Outcome.NOT_FOUND, f"GitHub: {rows[0].url} does not exist")
         elif any(c.applied for c in mine):

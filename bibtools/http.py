@@ -20,7 +20,12 @@ on-disk SQLite cache from ``requests-cache``) and applies, per host:
   POST are cached (a POST's key includes its body).  Secrets (the
   ``Authorization`` header, API keys, tokens, ``mailto``) are never part of
   a key and are redacted from what is stored, the requests of followed
-  redirects included;
+  redirects included; credential headers are not sent on to another origin
+  by a redirect;
+* **hostile answers**: a redirect loop, a ``Location`` that is not a usable
+  http(s) URL, a body that does not decompress, and a URL that cannot be
+  asked at all (:class:`BadUrl`) are one :class:`Unavailable` line, not
+  retried;
 * **offline** mode answers from the cache only (expired entries included)
   and raises :class:`OfflineMiss` otherwise (``cache_only=True`` does the
   same for one request); **refresh** mode ignores what is cached (and
@@ -57,6 +62,7 @@ and catches :class:`HttpError` (:class:`OfflineMiss`, :class:`Unavailable`).
 from __future__ import annotations
 
 import email.utils
+import functools
 import os
 import random
 import re
@@ -70,7 +76,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -125,6 +131,14 @@ _SECRET_PARAMS = (
 SECRET_PARAMETERS: tuple[str, ...] = tuple(
     dict.fromkeys([*_SECRET_NAMES, *(n.lower() for n in _SECRET_NAMES), *_SECRET_PARAMS])
 )
+# Request headers that carry credentials: never sent on to another origin by a
+# redirect.  The names above (but the User-Agent, a contact address meant for
+# whoever answers), and any header whose name speaks of keys, tokens or secrets
+# (a source may invent ``X-Foo-Key``).
+_CREDENTIAL_NAMES = frozenset(n.lower() for n in _SECRET_NAMES if n != "User-Agent")
+_CREDENTIAL_WORDS = re.compile(r"auth|key|token|secret|passw|cookie|session", re.IGNORECASE)
+# Redirects followed within one request before giving up (requests' default is 30).
+MAX_REDIRECTS = 10
 
 
 # --------------------------------------------------------------------------
@@ -172,9 +186,11 @@ class HostPolicy:
     ``concurrency`` is how many requests to the host may be in flight at
     once; it only applies to unpaced hosts (``min_interval`` 0), since a gap
     between requests means one at a time.  ``fail_fast``: once a request
-    gave up, later requests to the host fail at once (an API that is down
-    stays down for the run); a link checker turns it off, because one
-    broken page says nothing about the next one on the same site.
+    to an origin (scheme, host, port) gave up, later requests to it fail at
+    once (an API that is down stays down for the run); a link checker turns
+    it off, because one broken page says nothing about the next one on the
+    same site.  An origin that could not be connected to at all is skipped
+    for the rest of the run either way.
     ``cache_statuses`` are the statuses stored for the host (at most
     :data:`STORABLE_STATUSES`).  ``deadline`` bounds one answer, from
     sending the request to its last byte (``None``: only the per-read
@@ -244,6 +260,14 @@ class Unavailable(HttpError):
     """The host did not answer usefully after all retries (or is known to be down)."""
 
 
+class BadUrl(Unavailable):
+    """The URL cannot be asked at all (not http(s), no host, a port out of range, malformed).
+
+    Nothing was sent.  A subclass of :class:`Unavailable`, so that every
+    caller handling a failed request handles it too.
+    """
+
+
 @dataclass(slots=True)
 class HostStats:
     sent: int = 0  # requests that went over the network, retries included
@@ -281,7 +305,6 @@ def stats_delta(
 class _Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_done: float | None = None  # monotonic time the previous request finished
-    down: str = ""  # why the host is considered down for the rest of the run
     stats: HostStats = field(default_factory=HostStats)
     # Only for HostPolicy.concurrency > 1: the slots, and a lock for the counters.
     slots: threading.BoundedSemaphore | None = None
@@ -293,12 +316,64 @@ class _Host:
             setattr(self.stats, name, getattr(self.stats, name) + amount)
 
 
+@dataclass(frozen=True, slots=True)
+class _Down:
+    """Why an origin is not asked again this run."""
+
+    message: str
+    connection: bool  # no connection could be made: true for every request to the origin
+
+
 # --------------------------------------------------------------------------
 # Helpers
 
+Origin = tuple[str, str, int]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # "http://[::1": no host to speak of
+        return ""
+
+
+def origin_of(url: str) -> Origin:
+    """``(scheme, host, port)``: what a connection is made to (raises ValueError for a bad port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def url_problem(url: str) -> str:
+    """Why ``url`` cannot be requested (``""`` when it can): not http(s), no host, a bad port."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return "malformed URL (control characters)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        scheme = parts.scheme.lower()
+        return f"not an http(s) URL (scheme {scheme!r})" if scheme else "not an http(s) URL"
+    if not parts.hostname:
+        return "malformed URL (no host)"
+    if port == 0:
+        return "malformed URL (port 0)"
+    return ""
+
+
+def shown_url(url: str, limit: int = 120) -> str:
+    """``url`` for a message: without user name, password or query (they may hold secrets), cut short."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        text = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else url.split("?", 1)[0]
+    except ValueError:
+        text = url.split("?", 1)[0]
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _floor_for(host: str) -> float:
@@ -389,6 +464,7 @@ class HttpClient:
         self._policies: dict[str, HostPolicy] = {}
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
+        self._down: dict[Origin, _Down] = {}  # origins not asked again this run
         self._save_failures: list[BaseException] = []  # answers the cache could not store
         self._session = self._open(cache_dir)
         if insecure:
@@ -437,6 +513,10 @@ class HttpClient:
 
     def _configure(self, session: requests.Session) -> requests.Session:
         session.headers["User-Agent"] = self.user_agent
+        session.max_redirects = MAX_REDIRECTS
+        # requests drops only ``Authorization`` on a redirect to another origin.
+        session.rebuild_auth = types.MethodType(_rebuild_auth, session)  # type: ignore[method-assign]
+        session.get_redirect_target = types.MethodType(_redirect_target, session)  # type: ignore[method-assign]
         adapter = _BoundedAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -453,9 +533,13 @@ class HttpClient:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         _probe_cache(path, self.cache_lock_wait)
+        backend = _bounded_sqlite_cache()(
+            path,
+            wal=True,  # one fsync per write instead of several: a 1,000-record run writes often
+            timeout=self.cache_lock_wait,  # sqlite3.connect: how long a statement waits for a lock
+        )
         session = requests_cache.CachedSession(
-            str(path),
-            backend="sqlite",
+            backend=backend,
             allowable_codes=STORABLE_STATUSES,
             filter_fn=self._storable,
             allowable_methods=("GET", "HEAD", "POST"),
@@ -463,11 +547,7 @@ class HttpClient:
             match_headers=False,
             stale_if_error=False,
             expire_after=-1,
-            wal=True,  # one fsync per write instead of several: a 1,000-record run writes often
-            timeout=self.cache_lock_wait,  # sqlite3.connect: how long a statement waits for a lock
         )
-        for storage in (session.cache.responses, session.cache.redirects):
-            _bound_write_lock(storage)
         session.cache.save_response = _redacting(  # type: ignore[method-assign]
             session.cache.save_response, self._save_failures
         )
@@ -565,6 +645,7 @@ class HttpClient:
         refresh: bool = False,
         allow_redirects: bool = True,
         cache_only: bool = False,
+        fail_fast: bool | None = None,
     ) -> Reply:
         """Send (or answer from the cache) one request; retries are inside.
 
@@ -578,14 +659,31 @@ class HttpClient:
         False returns a 3xx as the answer (a caller following redirects by
         hand); ``cache_only`` answers this one request as offline mode would
         (a source whose budget is spent still uses what it has).
+
+        Failures are remembered per origin (scheme, host, port): one that
+        could not even connect (refused, DNS, connect timeout, TLS) makes
+        later requests to the origin fail at once; one that got answers,
+        only 5xx or 429, does so when ``fail_fast`` (default: the host
+        policy's) says an origin that failed once stays failed (an API; not
+        a web site, whose broken page says nothing about the next one).
+        A URL that cannot be asked (not http(s), a bad port) raises
+        :class:`BadUrl` without a request.
         """
         method = method.upper()
+        problem = url_problem(url)
+        if problem:
+            raise BadUrl(f"{shown_url(url)}: {problem}", url)
         host = host_of(url)
+        origin = origin_of(url)
         state = self._host(host)
         policy = self.policy_for(host)
-        prepared = self._session.prepare_request(
-            requests.Request(method, url, params=params, data=data, headers=dict(headers or {}))
-        )
+        remember = policy.fail_fast if fail_fast is None else fail_fast
+        try:
+            prepared = self._session.prepare_request(
+                requests.Request(method, url, params=params, data=data, headers=dict(headers or {}))
+            )
+        except (requests.RequestException, ValueError) as exc:  # IDNA, a bad label...
+            raise BadUrl(f"{shown_url(url)}: malformed URL ({type(exc).__name__})", url) from None
         offline = self.offline or cache_only
         with self._slot(state, policy):
             # Offline, the cache is all there is, whatever ``refresh`` asks.
@@ -597,12 +695,20 @@ class HttpClient:
             if offline:
                 state.count("offline_misses")
                 raise OfflineMiss(f"{host}: not in the cache (offline)", url)
-            if state.down:
+            down = self._down.get(origin)
+            if down is not None and (down.connection or remember):
                 state.count("failures")
-                raise Unavailable(state.down, url)
+                raise Unavailable(down.message, url)
             expiry = policy.expire_after if expire_after is None else expire_after
             return self._send_with_retries(
-                prepared, policy, state, expiry, refresh or self.refresh, allow_redirects
+                prepared,
+                policy,
+                state,
+                expiry,
+                refresh or self.refresh,
+                allow_redirects,
+                origin=origin,
+                remember=remember,
             )
 
     def _slot(self, state: _Host, policy: HostPolicy) -> AbstractContextManager[Any]:
@@ -640,9 +746,27 @@ class HttpClient:
         expire_after: float | None,
         refresh: bool,
         allow_redirects: bool = True,
+        *,
+        origin: Origin,
+        remember: bool,
     ) -> Reply:
         host = host_of(prepared.url or "")
+
+        def give_up(problem: str, response: requests.Response | None, connection: bool) -> NoReturn:
+            state.count("failures")
+            message = f"{host} unavailable: {problem}"
+            if connection or remember:
+                # Later requests fail fast instead of sitting through the same backoff.
+                self._down[origin] = _Down(message, connection)
+            raise Unavailable(
+                message,
+                prepared.url or "",
+                response.status_code if response is not None else None,
+                response.headers if response is not None else None,
+            )
+
         attempt = 0
+        connection = False
         while True:
             self._pace(state, policy)
             state.count("sent")
@@ -653,7 +777,7 @@ class HttpClient:
                 problem, retry_after = self._judge(response)
             except (requests.exceptions.SSLError, TooLarge) as exc:
                 # Asking again gets the same certificate or the same answer.
-                self._give_up(state, host, prepared, _describe(exc), None)
+                give_up(_describe(exc), None, _cannot_connect(exc))
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -662,8 +786,19 @@ class HttpClient:
             ) as exc:
                 response = None
                 problem, retry_after = _describe(exc), None
+                connection = _cannot_connect(exc)
+            except (requests.RequestException, ValueError) as exc:
+                # The server's answer cannot be used, and would not change if asked
+                # again: a redirect loop, a redirect to file:// or to a malformed
+                # URL, a body that does not decompress.
+                give_up(_describe(exc), None, False)
             finally:
                 state.last_done = self.clock.monotonic()
+            if response is not None:
+                connection = False
+                if allow_redirects and response.is_redirect:
+                    # _redirect_target refused to follow it: the server's fault, not retried.
+                    give_up(_refused_redirect(response), response, False)
             if response is not None and not problem:
                 return _reply(
                     prepared,
@@ -675,18 +810,10 @@ class HttpClient:
             wait = self._backoff(policy, attempt)
             if retry_after is not None:
                 if retry_after > policy.max_retry_after:
-                    self._give_up(
-                        state,
-                        host,
-                        prepared,
-                        f"{problem}; asked to retry after {retry_after:.0f} s",
-                        response,
-                    )
+                    give_up(f"{problem}; asked to retry after {retry_after:.0f} s", response, False)
                 wait = max(wait, retry_after)
             if attempt > policy.retries:
-                self._give_up(
-                    state, host, prepared, f"{problem} (after {attempt} attempts)", response
-                )
+                give_up(f"{problem} (after {attempt} attempts)", response, connection)
             self._sleep(state, wait)
 
     def _send(
@@ -729,27 +856,7 @@ class HttpClient:
         if retry_after is None:
             # A spent budget (GitHub's 429) comes back when the window resets, not sooner.
             retry_after = rate_limit_wait(response.headers, now)
-        return f"HTTP {response.status_code} {response.reason or ''}".strip(), retry_after
-
-    def _give_up(
-        self,
-        state: _Host,
-        host: str,
-        prepared: requests.PreparedRequest,
-        problem: str,
-        response: requests.Response | None,
-    ) -> NoReturn:
-        state.count("failures")
-        message = f"{host} unavailable: {problem}"
-        if self.policy_for(host).fail_fast:
-            # Later requests fail fast instead of sitting through the same backoff.
-            state.down = message
-        raise Unavailable(
-            message,
-            prepared.url or "",
-            response.status_code if response is not None else None,
-            response.headers if response is not None else None,
-        )
+        return f"HTTP {response.status_code} {_reason(response)}".strip(), retry_after
 
     def _backoff(self, policy: HostPolicy, attempt: int) -> float:
         delay = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
@@ -843,9 +950,91 @@ def _scrubbed(hop: requests.Response) -> requests.Response:
     return clean
 
 
+def _reason(response: requests.Response) -> str:
+    """The reason phrase, as printable text of at most 60 characters (it reaches terminals)."""
+    text = "".join(c if c.isprintable() else " " for c in str(response.reason or ""))
+    return " ".join(text.split())[:60]
+
+
+def _rebuild_auth(
+    session: requests.Session, prepared: requests.PreparedRequest, response: requests.Response
+) -> None:
+    """``Session.rebuild_auth`` that drops every credential header, not only ``Authorization``.
+
+    Called by requests for each redirect it follows.  Another origin (host,
+    port or scheme, except http to https on the default ports, as requests
+    decides it) gets no API key, token or cookie header we set for the first.
+    """
+    type(session).rebuild_auth(session, prepared, response)
+    try:
+        elsewhere = session.should_strip_auth(response.request.url or "", prepared.url or "")
+    except ValueError:  # a Location with a bad port: the request fails next; send nothing
+        elsewhere = True
+    if elsewhere:
+        for name in [n for n in prepared.headers if _is_credential(n)]:
+            del prepared.headers[name]
+
+
+def _redirect_target(session: requests.Session, response: requests.Response) -> str | None:
+    """``Session.get_redirect_target`` that does not follow a Location we cannot ask.
+
+    requests would raise whatever its URL parser raises (``ValueError`` for
+    ``http://[::1``) or look for a ``file://`` adapter; returning None ends
+    the redirects there, and the client reports the 3xx (:func:`_refused_redirect`).
+    """
+    target = type(session).get_redirect_target(session, response)
+    if target is None or _redirect_problem(response, target):
+        return None
+    return target
+
+
+def _redirect_problem(response: requests.Response, target: str) -> str:
+    try:
+        absolute = urljoin(response.url or "", target.strip())
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    return url_problem(absolute.replace(" ", "%20"))
+
+
+def _refused_redirect(response: requests.Response) -> str:
+    location = response.headers.get("Location", "")
+    why = _redirect_problem(response, location) or "malformed URL"
+    return f"HTTP {response.status_code} redirects to {shown_url(location, 80)!r}: {why}"
+
+
+def _is_credential(name: str) -> bool:
+    if name.lower() == "proxy-authorization":
+        return False  # for the proxy, not the origin: requests sets it again for every hop
+    return name.lower() in _CREDENTIAL_NAMES or bool(_CREDENTIAL_WORDS.search(name))
+
+
+def _cannot_connect(exc: BaseException) -> bool:
+    """Did the request fail before the server said anything (refused, DNS, connect timeout, TLS)?
+
+    Such a failure holds for every request to the origin; one after the
+    connection was made (a reset, a read timeout) may be the page's own.
+    """
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        import urllib3.exceptions as u3
+
+        cause = exc.args[0]
+        return isinstance(getattr(cause, "reason", cause), u3.NewConnectionError)
+    return False
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, (TooSlow, TooLarge)):
         return str(exc)
+    if isinstance(exc, requests.TooManyRedirects):
+        return f"more than {MAX_REDIRECTS} redirects (a redirect loop?)"
+    if isinstance(exc, (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)):
+        return "redirected to a URL that is not http(s)"
+    if isinstance(exc, (requests.exceptions.InvalidURL, ValueError)):
+        return "redirected to a malformed URL"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the answer cannot be decompressed (a broken Content-Encoding)"
     if isinstance(exc, requests.exceptions.SSLError):
         reason = (
             "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else "TLS error"
@@ -857,6 +1046,8 @@ def _describe(exc: BaseException) -> str:
         return "no answer within the read timeout"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return "broken answer (an invalid header)"
     return f"broken answer ({type(exc).__name__})"
 
 
@@ -973,30 +1164,54 @@ def _probe_cache(path: Path, wait: float) -> None:
         con.close()
 
 
-def _bound_write_lock(storage: Any) -> None:
-    """Make requests-cache's wait for the write lock give up after the connection's timeout.
+@functools.cache
+def _bounded_sqlite_cache() -> Any:
+    """requests-cache's SQLite backend, with a wait for the write lock that ends.
 
-    Its ``_acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE`` without end and
-    swallows a failed write; this one raises both, so that the client drops
-    the cache (one warning) instead of hanging or silently losing writes.
-    Left alone if a later requests-cache has no such method.
+    Its ``SQLiteDict._acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE``
+    without end (every 0.1 ms) and swallows a failed write.  On a cache
+    directory with a few KB free, ``BEGIN IMMEDIATE`` fails for ever (WAL
+    mode cannot create its index), and since the backend creates its tables
+    from its constructor, the loop ran before anything of ours could be
+    installed.  These classes have the bounded lock from birth: a locked
+    database is waited for as long as the connection's ``timeout``, a full
+    or read-only one fails at once, and both raise, so that the client
+    drops the cache (one warning) instead of hanging or silently losing
+    writes.  A requests-cache whose backend is built differently fails in
+    the constructor, which drops the cache the same way.
     """
-    if not hasattr(storage, "_acquire_sqlite_lock"):
-        return
+    from requests_cache.backends.base import BaseCache
+    from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 
-    @contextmanager
-    def acquire(self: Any) -> Iterator[None]:
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            self._active_transaction = True
-            try:
-                yield
-                self._connection.commit()
-            except BaseException:
-                with suppress(sqlite3.Error):
-                    self._connection.rollback()
-                raise
-            finally:
-                self._active_transaction = False
+    class BoundedSQLiteDict(SQLiteDict):  # type: ignore[misc]
+        @contextmanager
+        def _acquire_sqlite_lock(self) -> Iterator[None]:
+            with self._lock:
+                connection = self._connection
+                if connection is None:  # closed: requests-cache reopens it in connection()
+                    raise sqlite3.OperationalError("the cache database is closed")
+                connection.execute("BEGIN IMMEDIATE")  # waits at most the connect timeout
+                self._active_transaction = True
+                try:
+                    yield
+                    connection.commit()
+                except BaseException:
+                    with suppress(sqlite3.Error):
+                        connection.rollback()
+                    raise
+                finally:
+                    self._active_transaction = False
 
-    storage._acquire_sqlite_lock = types.MethodType(acquire, storage)
+    class BoundedSQLiteCache(SQLiteCache):  # type: ignore[misc]
+        def __init__(self, db_path: Path, **kwargs: Any) -> None:
+            BaseCache.__init__(self, cache_name=str(db_path))
+            self.responses = BoundedSQLiteDict(db_path, table_name="responses", **kwargs)
+            self.redirects = BoundedSQLiteDict(
+                db_path,
+                table_name="redirects",
+                lock=self.responses._lock,
+                serializer=None,
+                **kwargs,
+            )
+
+    return BoundedSQLiteCache

@@ -77,7 +77,10 @@ def biber_accepts(key: str) -> bool:
 
 
 def new_keys(
-    records: list[Record], rekey: bool = False, keep_duplicates: bool = False
+    records: list[Record],
+    rekey: bool = False,
+    keep_duplicates: bool = False,
+    keep_empty: bool | None = None,
 ) -> tuple[list[str], Diagnostics]:
     """The key each record should be written with, unique within ``records``.
 
@@ -85,16 +88,19 @@ def new_keys(
     ``rekey``; a key no BibTeX reader accepts is replaced.  A key used twice
     (BibTeX and biber compare case-insensitively) gets a suffix on its second
     record, unless ``keep_duplicates``: a BibTeX file is then written as it
-    was (bibtex and biber use the first entry and say so), and so is an entry
-    a BibTeX file gave an empty key.
+    was (bibtex and biber use the first entry and say so).  An entry a BibTeX
+    file gave an empty key keeps it when ``keep_empty`` (by default, with
+    ``keep_duplicates``).
     """
+    if keep_empty is None:
+        keep_empty = keep_duplicates
     diags = Diagnostics()
     keys = [rec.key for rec in records]
     taken: set[str] = set()
     first: dict[str, Record] = {}
     pending: list[tuple[int, str]] = []
     for i, rec in enumerate(records):
-        if keep_duplicates and not rekey and not rec.key and rec.source is not None:
+        if keep_empty and not rekey and not rec.key and rec.source is not None:
             # BibTeX read it so (\nocite{*} prints it): written back as it was.
             diags.warn(
                 rec.origin_file,
@@ -141,9 +147,11 @@ def new_keys(
     return keys, diags
 
 
-def assign_keys(records: list[Record], rekey: bool = False) -> Diagnostics:
+def assign_keys(
+    records: list[Record], rekey: bool = False, keep_empty: bool = False
+) -> Diagnostics:
     """:func:`new_keys`, set on the records themselves (for callers that own them)."""
-    keys, diags = new_keys(records, rekey)
+    keys, diags = new_keys(records, rekey, keep_empty=keep_empty)
     for rec, key in zip(records, keys, strict=True):
         rec.key = key
     return diags

@@ -8,20 +8,25 @@ parentheses kept), without fragments, ``.git`` or repeats within a record.
 Links into a code host (:func:`bibtools.urls.repository`: GitHub, GitLab
 with subgroups, Bitbucket, Codeberg, Hugging Face models/datasets/spaces,
 SourceForge; ``/tree/main/src`` belongs to its repository) are repository
-links; every other URL is a plain link.  Only http(s) URLs are fetched;
-other schemes are listed in :attr:`LinkReport.skipped`.
+links; every other URL is a plain link.  Only valid http(s) URLs are
+fetched; other schemes and invalid URLs (a port of 99999) are listed in
+:attr:`LinkReport.skipped`.
 
 **Checking** (:func:`check_links`): every distinct target is checked once,
 however many records cite it.  GitHub repositories go to
 :class:`bibtools.sources.github.GitHubClient` (REST or GraphQL within the
 budget, cache, web fallback: see that module).  Other repositories (their
 root page) and plain links are probed with :func:`probe`: ``HEAD``, then
-``GET`` (with ``Range: bytes=0-0``) when ``HEAD`` is refused (405, 403,
-501); redirects followed by hand, at most ``max_redirects`` (10), loops
+``GET`` (with ``Range: bytes=0-0``) when ``HEAD`` is refused or denied
+(403, 404, 405, 410, 501: many servers mishandle ``HEAD``, so a link is
+never missing on its word alone); redirects followed by hand, at most ``max_redirects`` (10), loops
 detected, the final URL reported; at most ``per_host`` (4) requests in
 flight per host and ``overall`` (16) in all, on threads.  The HTTP layer
 retries timeouts, connection errors and 5xx (``retries`` times) and caches
-200 answers for ``expire_after`` (1 h).
+200 answers for ``expire_after`` (1 h).  A failure is remembered per
+origin (scheme, host, port) and only when no connection could be made:
+a page answering 500 says nothing about the other pages of its site, nor
+about another port of the same host.
 
 **Statuses** (:class:`LinkStatus`, the JSON ``status``): ``live``; ``moved``
 (GitHub answered 301 or names the repository differently; for other links,
@@ -30,9 +35,10 @@ or a repository page that redirects to another repository: ``new_url``
 says where); ``archived``; ``disabled``; ``missing`` (404/410; a code-host
 page that redirects to a login page); ``blocked`` (451); ``unreachable``
 (timeouts, DNS and connection errors, 5xx after retries, 401/403 to both
-HEAD and GET, redirect loops or too many redirects, offline and not in the
-cache); ``rate-limited`` (not checked: a budget ran out, or the site
-answered 429 after retries); ``announced-no-link`` (the record's source
+HEAD and GET, redirect loops or too many redirects); ``rate-limited`` (not
+checked: a budget ran out, or the site answered 429 after retries);
+``not-checked`` (offline and not in the cache: it says nothing about the
+link, and is not a failure by default); ``announced-no-link`` (the record's source
 announced code, ``Record.code_announced``, and no link was found).  A link
 is never ``missing`` because of a timeout, a 5xx or a rate limit.
 
@@ -69,6 +75,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import unicodedata
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -99,6 +106,7 @@ class LinkStatus(StrEnum):
     BLOCKED = "blocked"
     UNREACHABLE = "unreachable"
     RATE_LIMITED = "rate-limited"
+    NOT_CHECKED = "not-checked"
     ANNOUNCED_NO_LINK = "announced-no-link"
 
 
@@ -113,7 +121,9 @@ worker threads too, one call at a time)."""
 
 # Where links are looked for, in this order (the first mention of a target names it).
 FIELDS = ("code_links", "url", "howpublished", "abstract", "note", "arxiv_comment")
-_REFUSED_HEAD = frozenset({403, 405, 501})
+# HEAD answers that GET may contradict: servers that refuse or mishandle HEAD are
+# common, and a link is not called missing on the word of a HEAD alone.
+_REFUSED_HEAD = frozenset({403, 404, 405, 410, 501})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _LOGIN = re.compile(r"/(users/)?(sign_in|login|signin)\b", re.IGNORECASE)
@@ -183,10 +193,11 @@ def find_links(records: Sequence[Record]) -> tuple[list[FoundLink], list[Skipped
     for index, record in enumerate(records):
         key = record_key(record, index)
         seen: set[tuple[str, ...]] = set()
-        for origin, raw, free_text in _candidates(record):
+        for origin, raw in _candidates(record):
             url = clean_url(raw)
-            if not free_text and not _fetchable(url):
-                skipped.append(Skipped(key, raw, origin, "only http(s) URLs are checked"))
+            problem = _url_problem(url)
+            if problem:
+                skipped.append(Skipped(key, raw, origin, problem))
                 continue
             link = FoundLink(index, key, url, origin, repository(url))
             if link.target not in seen:
@@ -195,8 +206,8 @@ def find_links(records: Sequence[Record]) -> tuple[list[FoundLink], list[Skipped
     return found, skipped
 
 
-def _candidates(record: Record) -> Iterable[tuple[str, str, bool]]:
-    """(origin, raw URL, came from free text) for each URL-ish value of the record."""
+def _candidates(record: Record) -> Iterable[tuple[str, str]]:
+    """(origin, raw URL) for each URL-ish value of the record."""
     for link in record.code_links:
         yield from _field_value("code_links", link.url)
     yield from _field_value("url", record.url)
@@ -204,7 +215,7 @@ def _candidates(record: Record) -> Iterable[tuple[str, str, bool]]:
         for name, value in record.extra.items():
             if str(name).lower() == "howpublished" and isinstance(value, str):
                 for url in _urls_in(from_latex(value)):
-                    yield "howpublished", url, True
+                    yield "howpublished", url
     for origin, text in (
         ("abstract", record.abstract),
         ("note", record.note),
@@ -212,25 +223,25 @@ def _candidates(record: Record) -> Iterable[tuple[str, str, bool]]:
     ):
         # Markup keeps \url{...} and \href{...}{...} as written: their braces end the URL.
         for url in _urls_in(text):
-            yield origin, url, True
+            yield origin, url
 
 
 def _urls_in(text: str) -> list[str]:
     return find_urls(_URL_ESCAPE.sub(r"\1", text))
 
 
-def _field_value(origin: str, value: str) -> Iterable[tuple[str, str, bool]]:
+def _field_value(origin: str, value: str) -> Iterable[tuple[str, str]]:
     value = value.strip()
     if not value:
         return
     urls = find_urls(value)
     if urls:
         for url in urls:
-            yield origin, url, True
+            yield origin, url
     elif _BARE_HOST.match(value):
-        yield origin, "https://" + value, True
+        yield origin, "https://" + value
     else:
-        yield origin, value, False
+        yield origin, value  # not http(s): skipped, and said so
 
 
 def clean_url(url: str) -> str:
@@ -241,9 +252,18 @@ def clean_url(url: str) -> str:
     return url
 
 
-def _fetchable(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+def _url_problem(url: str) -> str:
+    """Why ``url`` is not checked (``""``: it is): not http(s), or not a valid URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port of 99999, "http://[::1"
+        return f"not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "only http(s) URLs are checked"
+    if not parts.hostname or port == 0 or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return "not a valid URL"
+    return ""
 
 
 def _url_key(url: str) -> str:
@@ -332,6 +352,9 @@ class LinkReport:
             text += ": " + ", ".join(parts)
         if announced:
             text += f"; {announced} announced code without a link"
+        if self.skipped:
+            # Not http(s), or not a valid URL (a port of 99999): not checked, and said so.
+            text += f"; {len(self.skipped)} skipped ({_skip_reasons(self.skipped)})"
         if self.github:
             text += f"; GitHub API: {self.api_requests} requests"
             if self.reset_message:
@@ -349,6 +372,15 @@ class LinkReport:
             "skipped": [s.as_dict() for s in self.skipped],
             "warnings": list(self.warnings),
         }
+
+
+def _skip_reasons(skipped: Sequence[Skipped]) -> str:
+    reasons = Counter(
+        "not http(s)" if s.reason.startswith("only") else "not a valid URL" for s in skipped
+    )
+    if len(reasons) == 1:
+        return next(iter(reasons))
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
 
 
 # --------------------------------------------------------------------------
@@ -398,22 +430,25 @@ def _probe(http: HttpClient, url: str, options: LinkOptions) -> Probe:
     permanent_to = ""  # where the unbroken run of permanent redirects from the start ends
     permanent = True
     while True:
-        if not _fetchable(current):
-            return Probe(
-                LinkStatus.UNREACHABLE,
-                None,
-                current,
-                message="redirects to a URL that is not http(s)",
-            )
+        problem = _url_problem(current)
+        if problem:
+            what = "a URL that is not http(s)" if problem.startswith("only") else "an invalid URL"
+            return Probe(LinkStatus.UNREACHABLE, None, current, message=f"redirects to {what}")
         _ensure_policy(http, current, options)
         headers = {"Range": "bytes=0-0"} if method == "GET" else {}
         try:
-            reply = http.request(method, current, headers=headers, allow_redirects=False)
+            # A page that fails says nothing about its neighbours: the HTTP layer
+            # remembers only an origin that could not be connected to.
+            reply = http.request(
+                method, current, headers=headers, allow_redirects=False, fail_fast=False
+            )
         except Unavailable as exc:
             status = LinkStatus.RATE_LIMITED if exc.status == 429 else LinkStatus.UNREACHABLE
             return Probe(status, exc.status, _final(url, current), message=str(exc))
-        except HttpError as exc:  # OfflineMiss
-            return Probe(LinkStatus.UNREACHABLE, None, message=f"not checked: {exc}")
+        except HttpError:  # OfflineMiss
+            return Probe(
+                LinkStatus.NOT_CHECKED, None, message="not checked: offline and not in the cache"
+            )
         if method == "HEAD" and reply.status in _REFUSED_HEAD:
             method = "GET"
             continue
@@ -426,7 +461,10 @@ def _probe(http: HttpClient, url: str, options: LinkOptions) -> Probe:
                     _final(url, current),
                     message=f"HTTP {reply.status} without a Location",
                 )
-            target = urljoin(current, location).split("#", 1)[0]
+            try:
+                target = urljoin(current, location.strip()).split("#", 1)[0]
+            except ValueError:  # "http://[::1"
+                target = location
             if target in chain:
                 loop = " -> ".join([*chain[chain.index(target) :], target])
                 return Probe(
@@ -802,20 +840,58 @@ HEADERS = ["Record", "Link", "Kind", "Status", "Stars", "Licence", "Last push", 
 
 
 def render_markdown(report: LinkReport) -> str:
-    """A summary line and a GitHub-flavoured Markdown table, one row per link."""
+    """A summary line and a GitHub-flavoured Markdown table, one row per link.
 
-    def cell(text: str, link: bool = False) -> str:
-        text = " ".join(text.split()).replace("|", "\\|")
-        return f"<{text}>" if link and text else text
-
+    Everything that came from the records or from a server (keys, URLs,
+    messages, licence names) is escaped: it shows as the text it is, never
+    as HTML, a link or emphasis.  The link is an autolink when it is a
+    plain http(s) URL, else text.
+    """
     lines = [_counts_line(report), ""]
     lines.append("| " + " | ".join(HEADERS) + " |")
     lines.append("|---|---|---|---|--:|---|---|---|")
     for row in report.results:
-        cells = _cells(row)
-        cells = [cell(c, link=(i == 1)) for i, c in enumerate(cells)]
+        status = row.status.value
+        if row.new_url:
+            status += " -> " + markdown_text(row.new_url)
+        cells = [
+            markdown_text(row.record),
+            _markdown_link(row.url),
+            markdown_text(row.kind),
+            status,
+            "" if row.stars is None else f"{row.stars:,}",
+            markdown_text(row.license),
+            markdown_text(row.pushed_at[:10]),
+            markdown_text(_note(row)),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# What may start Markdown (GFM) inline syntax: links, emphasis, code,
+# strikethrough and the table's own cell separator get a backslash; HTML and
+# entities ("<", ">", "&") become entities, which no renderer reads as markup
+# (pandoc's bare-URL autolinks swallow a backslash before "<": an entity holds).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MARKDOWN_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_AUTOLINK = re.compile(r"https?://[^\s<>\x00-\x1f\x7f\\`]+", re.IGNORECASE)
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a terminal escape, a line break) as spaces, white space collapsed."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal text in a Markdown table cell."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(text)).translate(_MARKDOWN_ENTITIES)
+
+
+def _markdown_link(url: str) -> str:
+    url = _one_line(url)
+    if _AUTOLINK.fullmatch(url):
+        return "<" + url.replace("|", "\\|") + ">"
+    return markdown_text(url)
 
 
 def _counts_line(report: LinkReport) -> str:
@@ -833,6 +909,7 @@ _STYLES = {
     LinkStatus.BLOCKED: "bold red",
     LinkStatus.UNREACHABLE: "magenta",
     LinkStatus.RATE_LIMITED: "cyan",
+    LinkStatus.NOT_CHECKED: "dim",
     LinkStatus.ANNOUNCED_NO_LINK: "blue",
 }
 
@@ -846,8 +923,9 @@ def render_table(report: LinkReport) -> Table:
     for name in HEADERS:
         table.add_column(name, justify="right" if name == "Stars" else "left", overflow="fold")
     for row in report.results:
-        cells: list[Any] = [Text(c) for c in _cells(row)]
-        cells[3] = Text(_status_cell(row), style=_STYLES[row.status])
+        # No terminal escape from a server reaches the terminal.
+        cells: list[Any] = [Text(_one_line(c)) for c in _cells(row)]
+        cells[3] = Text(_one_line(_status_cell(row)), style=_STYLES[row.status])
         table.add_row(*cells)
     return table
 

@@ -16,8 +16,13 @@ the ``id`` of the entry's element in HTML, so ``page.html#key`` links to it.
 names from ``bibtools.toml`` or ``[tool.bibtools]`` in ``pyproject.toml``):
 
 ``style``
-    a CSL style name or ``.csl`` path, or ``plain``/``unsrt``/``alpha``/
-    ``unsrtalpha`` (see :mod:`bibtools.style`).
+    a CSL style name or ``.csl`` path, or a BibTeX style: ``plain``,
+    ``unsrt``, ``alpha``, ``abbrv``, a style TeX finds (``plainnat``,
+    ``ieeetr``...) or a ``.bst`` path (see :mod:`bibtools.style`).
+``engine``
+    for a BibTeX style: ``pybtex`` (pure Python, the default) or ``bibtex``
+    (the program).  The LaTeX output of a BibTeX style is its ``.bbl``'s
+    LaTeX as it is (with the definitions it needs at the top).
 ``output``
     ``text``, ``markdown``, ``html`` or ``latex``; ``standalone`` (HTML
     only) makes a whole page with a search box and year/type/"has code"
@@ -96,6 +101,7 @@ OUTPUTS = ("text", "markdown", "html", "latex")
 GROUPS = ("none", "year", "type")
 SORTS = ("style", "none", "date-desc", "date-asc", "author", "title")
 NUMBERINGS = ("auto", "none", "overall", "group")
+ENGINES = ("pybtex", "bibtex")
 TEMPLATES = {
     "text": "text.txt.j2",
     "markdown": "markdown.md.j2",
@@ -129,6 +135,10 @@ class FormatOptions:
     title: str = "Publications"
     stars: Mapping[str, int] | None = None
     code_status: Mapping[str, CodeStatus | str] | None = None
+    engine: str = "pybtex"  # BibTeX styles: pybtex's interpreter, or the bibtex program
+    # The input's @string/@preamble blocks (TextBlock): the macros the
+    # records' BibTeX values use, for BibTeX styles.
+    blocks: Sequence[Any] = ()
 
     def check(self) -> None:
         for name, allowed in (
@@ -136,6 +146,7 @@ class FormatOptions:
             ("group_by", GROUPS),
             ("sort", SORTS),
             ("numbering", NUMBERINGS),
+            ("engine", ENGINES),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -170,6 +181,7 @@ class PageEntry:
     markdown: str = ""
     html: str = ""
     latex: str = ""
+    source_latex: str = ""  # BibTeX styles: the entry's LaTeX from the .bbl, used as it is
 
 
 @dataclass(slots=True)
@@ -384,6 +396,29 @@ def highlight(nodes: Sequence[Inline], pattern: re.Pattern[str] | None) -> tuple
         else:
             out.append(Node(n.tag, highlight(n.children, pattern), n.href, n.cls))
     return normalize_inlines(out)
+
+
+# In LaTeX source a name's spaces may be ties (~) or control spaces.
+_LATEX_SPACE = r"(?:\s+|~|\\ )+"
+
+
+def highlight_latex_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """:func:`highlight_pattern` for names as LaTeX source spells them (``Q.~Si``)."""
+    variants = sorted({v for name in names for v in name_variants(name)}, key=len, reverse=True)
+    if not variants:
+        return None
+    alternatives = [
+        _LATEX_SPACE.join(re.escape(p) for p in unicodedata.normalize("NFC", v).split(" "))
+        for v in variants
+    ]
+    return re.compile(r"(?<![\w.\\])(?:" + "|".join(alternatives) + r")(?![\w])")
+
+
+def highlight_latex(latex: str, pattern: re.Pattern[str] | None) -> str:
+    """Every match of ``pattern`` in LaTeX source set in ``\\textbf{}``."""
+    if pattern is None:
+        return latex
+    return pattern.sub(lambda m: "\\textbf{" + m.group(0) + "}", latex)
 
 
 # --------------------------------------------------------------------------
@@ -684,7 +719,11 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
     options = options or FormatOptions()
     options.check()
     styled = render_leaving_out(
-        records, lambda some: render(some, options.style, options.locale), options.style
+        records,
+        lambda some: render(
+            some, options.style, options.locale, engine=options.engine, blocks=options.blocks
+        ),
+        options.style,
     )
     diagnostics = styled.diagnostics
     pattern = highlight_pattern(options.highlight)
@@ -694,8 +733,9 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
     groups = _groups(entries, options.group_by)
     _relabel(groups, options.numbering, styled.numbered)
     ordered = [e for g in groups for e in g.entries]
+    latex_pattern = highlight_latex_pattern(options.highlight)
     for e in ordered:
-        _render_entry(e)
+        _render_entry(e, latex_pattern)
     _mark_safe(ordered, options.output)
     context = {
         "title": options.title,
@@ -714,6 +754,8 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
         ],
         "has_undated": any(not e.year for e in ordered),
         "any_code": any(e.has_code for e in ordered),
+        # BibTeX styles: the definitions (from the .bbl) their LaTeX entries use.
+        "latex_preamble": styled.latex_preamble,
     }
     text = _template(options).render(**context)
     return FormatResult(text, diagnostics, ordered, groups)
@@ -797,10 +839,11 @@ def _page_entry(entry: Entry, options: FormatOptions, pattern: re.Pattern[str] |
         type=typ,
         type_label=_TYPE_LABEL.get(typ, OTHER_TYPES),
         has_code=bool(rec is not None and code_url(rec)),
+        source_latex=entry.latex,
     )
 
 
-def _render_entry(e: PageEntry) -> None:
+def _render_entry(e: PageEntry, latex_pattern: re.Pattern[str] | None = None) -> None:
     tail = _badge_nodes(e.badges)
     full = e.body + tail
     e.text = RENDERERS["text"](e.body) + "".join(
@@ -808,13 +851,17 @@ def _render_entry(e: PageEntry) -> None:
     )
     e.markdown = RENDERERS["markdown"](full)
     e.html = RENDERERS["html"](full)
-    e.latex = RENDERERS["latex"](full)
+    if e.source_latex:
+        # A BibTeX style's LaTeX is the style's own: used as it is.
+        e.latex = highlight_latex(e.source_latex, latex_pattern) + RENDERERS["latex"](tail)
+    else:
+        e.latex = RENDERERS["latex"](full)
 
 
 # --------------------------------------------------------------------------
 # Configuration
 
-CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {"stars", "code_status"}
+CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {"stars", "code_status", "blocks"}
 
 
 def load_config(directory: str | Path = ".") -> tuple[dict[str, Any], str]:

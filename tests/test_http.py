@@ -7,18 +7,25 @@ client asked for, none of which happen.
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import random
+import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fakes import FakeClock
 from fakes.arxiv_server import FakeArxiv, Paper
+from fakes.web_server import FakeWeb, Route
 
 from bibtools import __version__
 from bibtools.http import (
+    BadUrl,
     HostPolicy,
     HttpClient,
     OfflineMiss,
@@ -402,3 +409,256 @@ def test_one_request_at_a_time_per_host_hosts_in_parallel(
         release.set()
         first.join(10)
     assert len(done) == 1 and server.count == 2
+
+
+# -- hostile servers: secrets on redirects, unusable answers, bad URLs ---------
+
+SECRETS = {
+    "Authorization": "Bearer SECRET-AUTH",
+    "x-api-key": "SECRET-S2-KEY",
+    "X-Foo-Token": "SECRET-TOKEN",
+    "Cookie": "session=SECRET-COOKIE",
+}
+
+
+def seen_secrets(headers: dict[str, str]) -> list[str]:
+    text = repr(headers)
+    return [v for v in SECRETS.values() if v.split("=")[-1] in text]
+
+
+@pytest.fixture
+def web() -> Iterator[FakeWeb]:
+    with FakeWeb() as fake:
+        yield fake
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("elsewhere", ["127.0.0.1", "localhost"], ids=["other port", "other host"])
+def test_no_secret_header_follows_a_redirect_to_another_origin(
+    status: int, elsewhere: str, web: FakeWeb, clock: FakeClock
+) -> None:
+    with FakeWeb({"/landing": Route()}, host_name=elsewhere) as other:
+        url = web.route("/api", status=status, location=other.url("/landing"))
+        reply = client(clock).get(url, headers={**SECRETS, "Accept": "application/json"})
+        (arrived,) = other.headers_seen()
+    assert reply.ok and reply.url == url
+    (sent,) = web.headers_seen()
+    assert len(seen_secrets(sent)) == len(SECRETS)  # the first origin got them all
+    assert seen_secrets(arrived) == []
+    assert arrived["Accept"] == "application/json"  # what is not a secret goes along
+    assert arrived["User-Agent"].startswith("bibtools/")
+
+
+def test_a_redirect_within_the_origin_keeps_the_headers(web: FakeWeb, clock: FakeClock) -> None:
+    web.route("/new")
+    url = web.route("/old", status=307, location="/new")
+    assert client(clock).get(url, headers=SECRETS).ok
+    first, second = web.headers_seen()
+    assert len(seen_secrets(first)) == len(SECRETS)
+    # All but the Cookie header, which requests itself rebuilds from its jar on every hop.
+    assert seen_secrets(second) == [v for k, v in SECRETS.items() if k != "Cookie"]
+
+
+BAD_GZIP = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("route", "problem", "requests_made"),
+    [
+        (None, "more than 10 redirects (a redirect loop?)", 11),
+        (Route(302, location="file:///etc/passwd"), "not an http(s) URL (scheme 'file')", 1),
+        (Route(301, location="http://[::1/x"), "malformed URL (Invalid IPv6 URL)", 1),
+        (Route(307, location="http://127.0.0.1:99999/x"), "malformed URL (Port out of range", 1),
+        (Route(302, location="gopher://127.0.0.1:70/"), "not an http(s) URL (scheme 'gopher')", 1),
+        (
+            Route(200, body=b"\x1f\x8b not gzip at all", headers=BAD_GZIP),
+            "cannot be decompressed",
+            1,
+        ),
+    ],
+    ids=["loop", "file", "malformed", "port 99999", "gopher", "bad gzip"],
+)
+def test_an_answer_that_cannot_be_used_is_one_error_at_once(
+    route: Route | None, problem: str, requests_made: int, web: FakeWeb, clock: FakeClock
+) -> None:
+    url = web.loop("/a", "/b") if route is None else web.url("/x")
+    if route is not None:
+        web.routes["/x"] = route
+    c = client(clock)
+    with pytest.raises(Unavailable) as info:
+        c.get(url)
+    message = str(info.value)
+    assert problem in message and "\n" not in message
+    assert web.count() == requests_made  # not retried: the same answer would come again
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ftp://example.org/x", "not an http(s) URL (scheme 'ftp')"),
+        ("file:///etc/passwd", "not an http(s) URL (scheme 'file')"),
+        ("http://127.0.0.1:99999/x", "malformed URL (Port out of range"),
+        ("http://127.0.0.1:0/x", "port 0"),
+        ("https://[::1/x", "malformed URL (Invalid IPv6 URL)"),
+        ("http:///no-host", "no host"),
+        ("http://example.org/a\nHost: evil", "control characters"),
+        ("example.org/x", "not an http(s) URL"),
+    ],
+)
+def test_a_url_that_cannot_be_asked_is_refused_without_a_request(
+    url: str, problem: str, clock: FakeClock
+) -> None:
+    c = client(clock)
+    with pytest.raises(BadUrl) as info:
+        c.get(url, params={"api_key": "SECRET"})
+    assert problem in str(info.value) and "\n" not in str(info.value)
+    assert "SECRET" not in str(info.value)
+    assert total(c.stats).sent == 0
+
+
+# -- what a failure says about the next request ---------------------------------
+
+
+def test_an_api_that_fails_does_not_condemn_another_port_of_its_host(
+    server: FakeArxiv, web: FakeWeb, clock: FakeClock
+) -> None:
+    server.faults.unavailable = 100
+    c = client(clock)  # FAST on 127.0.0.1: an API's policy, failing fast
+    with pytest.raises(Unavailable, match="HTTP 503"):
+        ask(c, server)
+    with pytest.raises(Unavailable):
+        ask(c, server)  # the API's origin fails fast...
+    assert server.count == FAST.retries + 1
+    assert c.get(web.route("/page")).ok  # ...another port of 127.0.0.1 is asked
+    # A caller that does not fail fast (the link checker) still asks the API's origin.
+    with pytest.raises(Unavailable, match="HTTP 503"):
+        ask(c, server, fail_fast=False)
+    assert server.count == 2 * (FAST.retries + 1)
+
+
+def test_a_page_answering_500_does_not_condemn_its_neighbours(
+    web: FakeWeb, clock: FakeClock
+) -> None:
+    c = client(clock)
+    c.set_policy("127.0.0.1", replace(FAST, fail_fast=False))  # a web site
+    broken = web.route("/broken", status=500)
+    with pytest.raises(Unavailable, match="HTTP 500"):
+        c.get(broken)
+    assert c.get(web.route("/fine")).ok
+    assert web.count("/fine") == 1
+
+
+def test_an_origin_that_refuses_connections_is_not_asked_again(
+    web: FakeWeb, clock: FakeClock
+) -> None:
+    c = client(clock)
+    c.set_policy("127.0.0.1", replace(FAST, fail_fast=False))  # even for a web site
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(Unavailable, match="connection failed"):
+        c.get(dead + "/a")
+    sent = total(c.stats).sent
+    assert sent == FAST.retries + 1
+    with pytest.raises(Unavailable, match="connection failed"):
+        c.get(dead + "/b", fail_fast=False)
+    assert total(c.stats).sent == sent  # known dead: not asked, no backoff again
+    assert c.get(web.route("/alive")).ok  # the same host on another port is
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- a cache directory on a full disk --------------------------------------------
+
+
+class _FullDisk(sqlite3.Connection):
+    """A connection to a database on a disk with a few KB free.
+
+    Reading works; in WAL mode (requests-cache's) every write transaction
+    fails, since SQLite cannot create the WAL index.  ``begins`` counts the
+    attempts: requests-cache's own lock retried them without end, so the
+    1001st raises instead of letting a broken client spin for ever.
+    """
+
+    begins = 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
+        statement = " ".join(sql.split()).upper()
+        if statement.startswith("PRAGMA JOURNAL_MODE=WAL"):
+            self.wal = True
+        if getattr(self, "wal", False) and statement == "BEGIN IMMEDIATE":
+            type(self).begins += 1
+            if type(self).begins > 1000:
+                raise RuntimeError("BEGIN IMMEDIATE retried without end")
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().execute(sql, *args)  # type: ignore[arg-type]
+
+
+def test_a_cache_on_a_full_disk_is_given_up_at_once(
+    server: FakeArxiv, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect = sqlite3.connect
+    monkeypatch.setattr(_FullDisk, "begins", 0)
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, factory=_FullDisk, **k))
+    c = client(clock, tmp_path)
+    assert not c.cached
+    assert c.warnings == [
+        f"HTTP cache {tmp_path / 'http-cache.sqlite'} cannot be used "
+        "(database or disk is full); continuing without a cache"
+    ]
+    assert _FullDisk.begins == 1  # one attempt, not a loop
+    assert ask(c, server).ok and ask(c, server).ok  # the run goes on, uncached
+    assert server.count == 2
+
+
+_CHILD = """
+import json, os, sys, time
+from bibtools.http import HttpClient
+folder = sys.argv[1]
+stat = os.statvfs(folder)
+with open(os.path.join(folder, "filler"), "wb") as f:  # leave 16 KB free
+    f.write(b"x" * (stat.f_bavail * stat.f_frsize - 16 * 1024))
+started = time.monotonic()
+client = HttpClient(cache_dir=os.path.join(folder, "cache"))
+print(json.dumps({"cached": client.cached, "warnings": client.warnings,
+                  "seconds": time.monotonic() - started}))
+"""
+
+
+@pytest.mark.skipif(
+    not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("unshare")),
+    reason="mounting a small tmpfs needs root and unshare",
+)
+def test_a_cache_on_a_real_filesystem_with_16_kb_free(tmp_path: Path) -> None:
+    # A private mount namespace: the tmpfs disappears with the child.
+    script = f'mount -t tmpfs -o size=256k tmpfs "$1" && exec "{sys.executable}" -c "$2" "$1"'
+    try:
+        done = subprocess.run(
+            ["unshare", "--mount", "sh", "-c", script, "sh", str(tmp_path), _CHILD],
+            capture_output=True,
+            text=True,
+            timeout=60,  # requests-cache looped here for ever
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("opening a cache on a full disk hung")
+    if done.returncode and "mount" in done.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["cached"] is False and len(result["warnings"]) == 1
+    assert "continuing without a cache" in result["warnings"][0]
+    assert result["seconds"] < 10
+
+
+def test_credential_headers_are_recognised_by_name() -> None:
+    from bibtools.http import _is_credential
+
+    for name in ("Authorization", "x-api-key", "X-Api-Key", "X-Foo-Token", "Cookie", "X-Secret"):
+        assert _is_credential(name), name
+    for name in ("Accept", "User-Agent", "X-GitHub-Api-Version", "Range", "Proxy-Authorization"):
+        assert not _is_credential(name), name

@@ -134,7 +134,8 @@ def web() -> Iterator[FakeWeb]:
 
 def test_head_refused_falls_back_to_a_ranged_get(web: FakeWeb, clock: FakeClock) -> None:
     http = http_client(clock)
-    for status in (405, 403, 501):
+    # A HEAD answered 404 or 410 is asked again with GET too: servers mishandle HEAD.
+    for status in (405, 403, 501, 404, 410):
         url = web.route(f"/head{status}", head=status)
         result = probe(http, url, FAST)
         assert (result.status, result.http_status) == (S.LIVE, 200)
@@ -634,8 +635,156 @@ def test_enrich_github_updates_link_metadata_and_corrects_the_archived_flag(
 
 
 def test_offline_links_are_not_checked_and_never_missing(web: FakeWeb, clock: FakeClock) -> None:
-    records = [Record(key="a", url=web.route("/ok")), Record(key="b", url=web.url("/nowhere"))]
-    report = check_links(records, http=http_client(clock, offline=True), env={})
-    assert [r.status for r in report.results] == [S.UNREACHABLE, S.UNREACHABLE]
-    assert all("offline" in r.message for r in report.results)
-    assert web.count() == 0
+    with FakeGitHub([synthetic_repo("lab/tool", 1)], clock=clock) as gh:
+        records = [
+            Record(key="a", url=web.route("/ok")),
+            Record(key="b", url=web.url("/nowhere")),
+            Record(key="c", url="https://github.com/lab/tool"),
+        ]
+        report = check_links(records, http=http_client(clock, offline=True), env=gh.env())
+        asked = gh.count("api") + gh.count("web")
+    assert [r.status for r in report.results] == [S.NOT_CHECKED] * 3
+    assert all(r.message == "not checked: offline and not in the cache" for r in report.results)
+    assert web.count() == 0 and asked == 0
+    assert exit_status(report) == 0  # not checked is not a failure...
+    assert exit_status(report, parse_fail_on("all")) == 1  # ...unless asked to be
+
+
+# -- hostile records and servers (issue 13) -------------------------------------------
+
+
+def test_a_head_404_that_get_confirms_is_missing(web: FakeWeb, clock: FakeClock) -> None:
+    result = probe(http_client(clock), web.route("/gone", status=404), FAST)
+    assert (result.status, result.http_status) == (S.MISSING, 404)
+    assert web.methods("/gone") == ["HEAD", "GET"]
+
+
+def test_a_broken_page_does_not_condemn_its_site_nor_another_port(
+    web: FakeWeb, clock: FakeClock
+) -> None:
+    # The issue's case: an API (the GitHub fake, failing fast) on 127.0.0.1:A and
+    # a web site on 127.0.0.1:B where one page answers 500 whatever is asked.
+    with FakeGitHub([synthetic_repo("lab/tool", 1)], clock=clock) as gh:
+        pages = [web.route(f"/page{i}") for i in range(5)]
+        records = [
+            Record(key="broken", url=web.route("/broken", status=500)),
+            *(Record(key=f"p{i}", url=url) for i, url in enumerate(pages)),
+            Record(key="repo", url="https://github.com/lab/tool"),
+        ]
+        report = check_links(records, http=http_client(clock), env=gh.env(), options=FAST)
+    status = {r.record: r.status for r in report.results}
+    assert status == {"broken": S.UNREACHABLE, "repo": S.LIVE} | {f"p{i}": S.LIVE for i in range(5)}
+    assert all(web.count(f"/page{i}") == 1 for i in range(5))  # each was asked
+
+
+def test_an_origin_that_refuses_connections_is_tried_once(clock: FakeClock) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    records = [Record(key=f"r{i}", url=f"http://127.0.0.1:{port}/p{i}") for i in range(6)]
+    http = http_client(clock)
+    options = LinkOptions(timeout=(1.0, 0.3), retries=1, per_host=1)
+    report = check_links(records, http=http, env={}, options=options)
+    assert {r.status for r in report.results} == {S.UNREACHABLE}
+    assert all("connection failed" in r.message for r in report.results)
+    assert http.stats["127.0.0.1"].sent == 2  # one link's attempts; the rest knew
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999/x",
+        "https://example.org:0/x",
+        "http://[::1/x",
+        "https://github.com:99999/o/r",
+    ],
+)
+def test_an_invalid_url_in_a_record_is_skipped_and_said(url: str, clock: FakeClock) -> None:
+    records = [Record(key="bad", url=url), Record(key="free", note=f"see {url} for more")]
+    found, skipped = find_links(records)
+    assert found == []
+    assert [(s.record, s.url) for s in skipped] == [("bad", url), ("free", url)]
+    assert all(s.reason.startswith("not a valid URL") for s in skipped)
+    report = check_links(records, http=http_client(clock), env={})
+    assert report.results == [] and len(report.skipped) == 2
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("http://[::1/x", "redirects to an invalid URL"),
+        ("http://127.0.0.1:99999/x", "redirects to an invalid URL"),
+        ("file:///etc/passwd", "redirects to a URL that is not http(s)"),
+    ],
+)
+def test_a_redirect_to_an_unusable_url_is_unreachable(
+    location: str, message: str, web: FakeWeb, clock: FakeClock
+) -> None:
+    result = probe(http_client(clock), web.route("/r", status=302, location=location), FAST)
+    assert (result.status, result.message) == (S.UNREACHABLE, message)
+
+
+HOSTILE_TEXT = "<script>alert(1)</script> [x](javascript:alert(2)) *b* `c` | d \x1b[2J"
+
+
+def hostile_report() -> LinkReport:
+    return LinkReport(
+        [
+            LinkResult(
+                "k_<b>1</b>",
+                "https://example.org/a|b<script>alert(3)</script>",
+                "link",
+                S.MISSING,
+                404,
+                message=HOSTILE_TEXT,
+            ),
+            LinkResult(
+                "k2",
+                "https://github.com/o/r",
+                "github",
+                S.MOVED,
+                301,
+                new_url="https://github.com/<img src=x onerror=alert(4)>",
+                license="<i>MIT</i>\nGPL",
+            ),
+        ]
+    )
+
+
+def test_markdown_escapes_what_it_did_not_build() -> None:
+    text = render_markdown(hostile_report())
+    assert "<script" not in text and "<img" not in text and "<i>" not in text
+    assert "\\[x\\](javascript" in text and "\x1b" not in text  # brackets escaped
+    rows = text.splitlines()[4:]
+    assert len(rows) == 2 and all(row.count(" | ") == 7 for row in rows)  # no cell split
+    assert rows[0].startswith(
+        "| k\\_&lt;b&gt;1&lt;/b&gt; | https://example.org/a\\|b&lt;script&gt;"
+    )
+
+
+def test_markdown_renders_as_text_in_pandoc() -> None:
+    import subprocess
+
+    from bibtools.style import pandoc_path
+
+    markdown = render_markdown(hostile_report())
+    for dialect in ("gfm", "commonmark", "markdown"):
+        html = subprocess.run(
+            [pandoc_path(), "-f", dialect, "-t", "html"],
+            input=markdown,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "<script" not in html and "<img" not in html and "<i>" not in html, dialect
+        assert "javascript:" not in html.replace("](javascript:", ""), dialect
+        assert 'href="javascript' not in html, dialect
+
+
+def test_the_terminal_table_shows_no_escape_sequence() -> None:
+    console = Console(record=True, width=400, color_system=None)
+    console.print(render_table(hostile_report()))
+    text = console.export_text()
+    assert "\x1b" not in text and "<script>alert(1)</script>" in text  # shown, as text

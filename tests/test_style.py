@@ -1,5 +1,6 @@
-"""Formatting engines: style lookup, CSL through pandoc, BibTeX styles through pybtex,
-the inline tree's renderers and their escaping, and fidelity to citeproc-js."""
+"""Formatting engines: style lookup, CSL through pandoc, pybtex's Python styles
+(BibTeX styles run as .bst: tests/test_bst.py), the inline tree's renderers and their
+escaping, and fidelity to citeproc-js."""
 
 from __future__ import annotations
 
@@ -71,7 +72,11 @@ def test_every_style_the_issue_names_resolves_to_a_csl_file(name: str) -> None:
 
 
 def test_bibtex_styles_and_paths_resolve(tmp_path: Path) -> None:
-    assert style.resolve_style("alpha") == style.StyleSpec("alpha", "bibtex")
+    alpha = style.resolve_style("alpha")
+    assert (alpha.name, alpha.engine) == ("alpha", "bst")
+    assert Path(alpha.path) == Path(style.__file__).parent / "data" / "bst" / "alpha.bst"
+    assert style.resolve_style("pybtex-alpha") == style.StyleSpec("pybtex-alpha", "pybtex")
+    assert style.resolve_style("unsrtalpha") == style.StyleSpec("pybtex-unsrtalpha", "pybtex")
     copy = tmp_path / "mine.csl"
     copy.write_text((DATA / "styles" / "apa.csl").read_text(encoding="utf-8"), encoding="utf-8")
     assert style.resolve_style(str(copy)).path == str(copy)
@@ -262,12 +267,12 @@ def test_csl_engine_labels_numbered_styles() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["plain", "unsrt", "alpha", "unsrtalpha"])
-def test_bibtex_styles_render_through_pybtex(name: str) -> None:
+@pytest.mark.parametrize("name", ["pybtex-plain", "pybtex-unsrt", "pybtex-alpha", "unsrtalpha"])
+def test_pybtex_python_styles_stay_available(name: str) -> None:
     result = style.render(records(), name)
     assert len(result.entries) == 2
     keys = [e.key for e in result.entries]
-    if name in ("unsrt", "unsrtalpha"):
+    if name in ("pybtex-unsrt", "unsrtalpha"):
         assert keys == ["doe2020", "knuth1984"]
     labels = [e.label for e in result.entries]
     if "alpha" in name:
@@ -455,10 +460,11 @@ def test_ieee_keeps_groups_pandoc_alone_would_drop() -> None:
 
 def test_pybtex_falls_back_to_a_type_it_knows() -> None:
     rec = records("@periodical{p, editor={Jane Doe}, title={A Journal}, year=2020}")
-    result = style.render(rec, "plain")
+    result = style.render(rec, "pybtex-plain")
     assert result.entries[0].text() == "A journal. 2020."  # plain sentence-cases titles
+    assert result.entries[0].key == "p" and result.entries[0].record is not None
     assert [d.message for d in result.diagnostics] == [
-        "formatted as @misc: plain has no @periodical template"
+        "formatted as @misc: pybtex-plain has no @periodical template"
     ]
 
 

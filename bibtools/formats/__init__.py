@@ -28,7 +28,7 @@ class TextBlock:
     back before the entry that followed it.
     """
 
-    kind: str  # "string", "preamble" or "comment"
+    kind: str  # "string", "preamble", "comment", or "text" (outside every block)
     text: str  # the whole block, ready to write
     file: str
     line: int

@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections import deque
+from collections import defaultdict, deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from collections.abc import Iterable
 
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
@@ -32,7 +32,15 @@ from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapsh
 from ..names import format_bibtex_names, parse_bibtex_names
 from ..urls import find_urls
 from . import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
-from .bibtex_split import CommentBlock, EntryBlock, FailedBlock, PreambleBlock, StringBlock, split
+from .bibtex_split import (
+    CommentBlock,
+    EntryBlock,
+    FailedBlock,
+    PreambleBlock,
+    StringBlock,
+    TextBetween,
+    split,
+)
 
 NAME = "bibtex"
 EXTENSIONS = (".bib", ".bibtex", ".biblatex")
@@ -481,7 +489,10 @@ def entry_to_record(
         name = name.lower()
         if name in values:
             diags.warn(
-                source, line, f"field {name!r} given twice; the first value is kept (as by bibtex)", key
+                source,
+                line,
+                f"field {name!r} given twice; the first value is kept (as by bibtex)",
+                key,
             )
             continue
         values[name] = value
@@ -724,7 +735,7 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
     text, odd_starts = _even_starts(text.lstrip("\ufeff"))
-    for block in split(text):
+    for block in split(text, gaps=True):
         if isinstance(block, EntryBlock):
             if block.line in odd_starts:
                 etype, key = odd_starts[block.line]
@@ -768,6 +779,9 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             blocks.append(TextBlock("preamble", text_, source, block.line, value=value))
         elif isinstance(block, CommentBlock):
             blocks.append(TextBlock("comment", f"@comment{{{block.text}}}", source, block.line))
+        elif isinstance(block, TextBetween):
+            # bibtex ignores it; the file's author did not (section headings, notes).
+            blocks.append(TextBlock("text", block.text, source, block.line))
         else:
             _failed(block, result, source)
     for etype, recs in unknown.items():
@@ -1182,13 +1196,25 @@ def _dialect(rec: Record, options: WriteOptions) -> str:
     return rec.source.dialect if rec.source is not None else "bibtex"
 
 
-def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str, str]]]:
+def _uses_macro(raw: str, names: Collection[str]) -> bool:
+    """Does a raw value use one of these macros (lower-case names)?"""
+    raw = raw.strip()
+    if raw.startswith("{") and "#" not in raw:
+        return False
+    return any(part.lower() in names for part in (_split_concat(raw) if "#" in raw else [raw]))
+
+
+def entry_parts(
+    rec: Record, options: WriteOptions, expand: Collection[str] = ()
+) -> tuple[str, list[tuple[str, str]]]:
     """The entry type and the (field name, value as written) pairs of a record.
 
     A record read from BibTeX keeps its type and every field as the source
     wrote it, except those fed by slots that changed since (enrichment,
-    merging): those are encoded anew, in the place of the fields they replace.
-    A record from elsewhere is encoded whole.
+    merging): those are encoded anew, in the place of the fields they replace,
+    and so are fields using a macro in ``expand`` (its definition in the
+    record's file lost to another file's).  A record from elsewhere is encoded
+    whole.
     """
     dialect = _dialect(rec, options)
     gen_options = options if options.dialect == dialect else _with_dialect(options, dialect)
@@ -1204,7 +1230,11 @@ def entry_parts(rec: Record, options: WriteOptions) -> tuple[str, list[tuple[str
         # brace and a quoted value to end at a quote inside braces; BibTeX
         # counts every brace.  A value that does not balance as BibTeX counts
         # would break the entry and those after it if written back as it was.
-        if raw.count("{") != raw.count("}") or (raw.count("\\{") and not _balanced(raw)):
+        if (
+            raw.count("{") != raw.count("}")
+            or (raw.count("\\{") and not _balanced(raw))
+            or (expand and _uses_macro(raw, expand))
+        ):
             changed |= _slots_of(name.lower(), ()) | {f"extra:{name.lower()}"}
     renames = _RENAMES[dialect] if dialect != src.dialect else {}
     if renames:
@@ -1269,8 +1299,8 @@ def _encoded(name: str, value: str, braced: bool) -> str:
     return f"{{{_guard(name, value)}}}" if braced else value
 
 
-def _format_entry(rec: Record, options: WriteOptions) -> str:
-    etype, fields = entry_parts(rec, options)
+def _format_entry(rec: Record, options: WriteOptions, expand: Collection[str] = ()) -> str:
+    etype, fields = entry_parts(rec, options, expand)
     width = max((len(name) for name, _ in fields), default=0)
     lines = [f"@{etype}{{{rec.key},"]
     for name, value in fields:
@@ -1288,7 +1318,9 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     their use (also from a file of @strings only, and when records were
     merged, dropped or reordered); blocks after the last record end the file.
     A block identical to one already written (the same @string in two merged
-    files) is written once.
+    files) is written once.  When two files define a macro differently, the
+    first definition is written, and the entries of the other file that use
+    the macro after its own definition get its value written out (reported).
     """
     result = WriteResult()
     parts: list[str] = []
@@ -1297,14 +1329,29 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
         pending.setdefault(block.file, deque()).append(block)
     order = list(options.files) or list(pending)
     seen: set[tuple[str, str, str]] = set()
+    macros: dict[str, TextBlock] = {}  # the definition written for each macro
+    lost: dict[str, list[TextBlock]] = defaultdict(list)  # file -> its definitions not written
 
     def put(block: TextBlock) -> None:
+        if block.kind == "string":
+            first = macros.setdefault(block.name, block)
+            if first.value != block.value and first.file != block.file:
+                lost[block.file].append(block)
+                result.diagnostics.warn(
+                    block.file,
+                    block.line,
+                    f"@string {block.name} is defined otherwise at {first.file}:{first.line}; "
+                    "that definition is written, and the entries here that use this one "
+                    "get its value written out",
+                )
+                return
         ident = (block.kind, block.name, block.value if block.kind == "string" else block.text)
         if ident not in seen:
             seen.add(ident)
             parts.append(block.text)
 
     for rec in records:
+        expand: set[str] = set()
         if rec.source is not None and rec.origin_file in order:
             here = order.index(rec.origin_file)
             for earlier in order[:here]:
@@ -1313,7 +1360,8 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
             queue = pending.get(rec.origin_file)
             while queue and queue[0].line <= rec.origin_line:
                 put(queue.popleft())
-        parts.append(_format_entry(rec, options))
+            expand = {b.name for b in lost.get(rec.origin_file, ()) if b.line < rec.origin_line}
+        parts.append(_format_entry(rec, options, expand))
     for queue in pending.values():
         for block in queue:
             put(block)

@@ -84,7 +84,16 @@ class FailedBlock:
     message: str
 
 
-Block = EntryBlock | StringBlock | PreambleBlock | CommentBlock | FailedBlock
+@dataclass(frozen=True, slots=True)
+class TextBetween:
+    """Text outside every block (``%`` lines, a file's header): bibtex ignores it,
+    a writer that keeps the file as it was does not.  Only with ``split(gaps=True)``."""
+
+    text: str  # without the white space around it
+    line: int
+
+
+Block = EntryBlock | StringBlock | PreambleBlock | CommentBlock | FailedBlock | TextBetween
 
 # A block start between blocks: "@" and a type, then "{" or "(".
 _BLOCK_START = re.compile(r"@\w*[ \t]*(?=[{(])")
@@ -126,8 +135,12 @@ _STRING = re.compile(r"\{(" + _NAME + r")=(" + _BODY + r")\}")
 _FREE = re.compile(r"\{(" + _BODY + r")\}")
 
 
-def split(text: str) -> Iterator[Block]:
-    """The blocks of ``text`` in input order (text outside blocks is skipped)."""
+def split(text: str, gaps: bool = False) -> Iterator[Block]:
+    """The blocks of ``text`` in input order.
+
+    Text outside blocks is skipped, or yielded as :class:`TextBetween` with
+    ``gaps`` (bibtexparser's implicit comments).
+    """
     n = len(text)
     # Newlines after a backslash are not counted (as in bibtexparser).
     escaped_newlines = "\\\n" in text
@@ -139,12 +152,16 @@ def split(text: str) -> Iterator[Block]:
     while True:
         m = search(text, pos)
         if m is None:
+            if gaps and text[pos:].strip():
+                yield _between(text, pos, n, line + count("\n", counted, n))
             return
         start = m.start()
         line += count("\n", counted, start)
         if escaped_newlines:
             line -= count("\\\n", max(counted - 1, 0), start)
         counted = start
+        if gaps and start > pos and not text[pos:start].isspace():
+            yield _between(text, pos, start, line)
         if boundary <= start:
             boundary, boundary_end = _line_start_block(text, m.end())
         fast = _fast_block(text, m.end(), m.group().lower(), line, boundary, escaped_newlines)
@@ -152,8 +169,16 @@ def split(text: str) -> Iterator[Block]:
             yield fast[0]
             pos = fast[1]
         else:
-            yield from _fallback(text[start:boundary_end], line, boundary < n)
+            yield from _fallback(text[start:boundary_end], line, boundary < n, gaps)
             pos = boundary
+
+
+def _between(text: str, start: int, end: int, end_line: int) -> TextBetween:
+    """The text from ``start`` to ``end`` (at line ``end_line``), trimmed, with its line."""
+    gap = text[start:end]
+    trimmed = gap.strip()
+    first = start + len(gap) - len(gap.lstrip())
+    return TextBetween(trimmed, end_line - text.count("\n", first, end))
 
 
 def _line_start_block(text: str, pos: int) -> tuple[int, int]:
@@ -231,7 +256,7 @@ def _fast_entry(
     return EntryBlock(entry_type, key.strip(), fields, line), close.end()
 
 
-def _fallback(chunk: str, line: int, has_boundary: bool) -> Iterator[Block]:
+def _fallback(chunk: str, line: int, has_boundary: bool, gaps: bool = False) -> Iterator[Block]:
     """bibtexparser's own splitter on one chunk of text starting at a block start.
 
     The chunk runs to the next block start at the start of a line and
@@ -252,13 +277,19 @@ def _fallback(chunk: str, line: int, has_boundary: bool) -> Iterator[Block]:
 
     _quiet_bibtexparser()
     try:
-        blocks = [b for b in Splitter(chunk).split().blocks if not isinstance(b, ImplicitComment)]
+        blocks = [
+            b for b in Splitter(chunk).split().blocks if gaps or not isinstance(b, ImplicitComment)
+        ]
     except Exception as exc:  # a bug in bibtexparser must not stop the file
         end = chunk.rfind("@") if has_boundary else len(chunk)
         yield FailedBlock(chunk[:end], line, f"cannot split this block: {exc}")
         return
-    if has_boundary and blocks:
-        blocks.pop()  # the next chunk's first block, cut off
+    if has_boundary:
+        # The next chunk's first block, cut off (and any text after it).
+        while blocks and isinstance(blocks[-1], ImplicitComment):
+            blocks.pop()
+        if blocks:
+            blocks.pop()
     offset = line  # the splitter counts lines from 0 at the chunk's start
     for b in blocks:
         if isinstance(b, (DuplicateBlockKeyBlock, DuplicateFieldKeyBlock)):
@@ -278,6 +309,8 @@ def _fallback(chunk: str, line: int, has_boundary: bool) -> Iterator[Block]:
         elif isinstance(b, ParsingFailedBlock):
             reason = getattr(b.error, "abort_reason", None) or str(b.error)
             yield FailedBlock(b.raw or "", at, reason)
+        elif isinstance(b, ImplicitComment) and b.comment.strip():
+            yield TextBetween(b.comment.strip(), at)
 
 
 def _quiet_bibtexparser() -> None:

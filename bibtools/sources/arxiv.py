@@ -45,7 +45,7 @@ from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_o
 from ..markup import from_latex, to_plain
 from ..matching import normalize_title, title_distance
 from ..model import PartialDate, Record
-from . import Status, as_int
+from . import Status, as_int, base_url, one_line
 
 DEFAULT_API = "https://export.arxiv.org/api/query"
 DEFAULT_DELAY = 3.0
@@ -67,6 +67,9 @@ _ID_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _ERROR_ID = re.compile(r"/api/errors\b")
+# A DOI: no white space, braces, backslashes or quotes (which no registered
+# DOI has; old Wiley ones do have "<>"), at most 300 characters.
+_DOI = re.compile(r"10\.\d{4,9}/[^\s{}\\\"]{1,300}")
 _BAD_ID = re.compile(r"incorrect id format for (\S+)", re.IGNORECASE)
 # arXiv taxonomy codes (cs.LG, hep-th, cond-mat.str-el), not the ACM/MSC codes also sent as categories.
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
@@ -286,7 +289,7 @@ def parse_feed(data: bytes | str) -> Feed:
         raw_id = _text(node.find(f"{{{ATOM}}}id"))
         if _ERROR_ID.search(raw_id):
             message = _text(node.find(f"{{{ATOM}}}summary")) or _text(node.find(f"{{{ATOM}}}title"))
-            raise ArxivApiError(message or "the arXiv API reported an error")
+            raise ArxivApiError(one_line(message, 300) or "the arXiv API reported an error")
         entry = _entry(node, raw_id)
         if entry is not None:
             feed.entries.append(entry)
@@ -326,6 +329,8 @@ def _entry(node: Element, raw_id: str) -> ArxivEntry | None:
     primary = node.find(f"{{{ARXIV}}}primary_category")
     terms = [c.get("term", "") for c in node.findall(f"{{{ATOM}}}category")]
     primary_term = primary.get("term", "") if primary is not None else ""
+    if not _CATEGORY.match(primary_term):
+        primary_term = ""  # becomes primaryClass: a taxonomy code or nothing
     categories = [t for t in dict.fromkeys([primary_term, *terms]) if t and _CATEGORY.match(t)]
     authors = tuple(
         ArxivAuthor(
@@ -344,12 +349,21 @@ def _entry(node: Element, raw_id: str) -> ArxivEntry | None:
         updated=_text(node.find(f"{{{ATOM}}}updated")),
         primary_category=primary_term,
         categories=tuple(categories),
-        comment=_text(node.find(f"{{{ARXIV}}}comment")),
-        journal_ref=_text(node.find(f"{{{ARXIV}}}journal_ref")),
-        doi=_text(node.find(f"{{{ARXIV}}}doi")),
+        comment=one_line(_text(node.find(f"{{{ARXIV}}}comment"))),
+        journal_ref=one_line(_text(node.find(f"{{{ARXIV}}}journal_ref"))),
+        doi=_doi(_text(node.find(f"{{{ARXIV}}}doi"))),
         abs_url=abs_url,
         pdf_url=pdf_url,
     )
+
+
+def _doi(text: str) -> str:
+    """The first DOI in arXiv's ``<arxiv:doi>`` (authors may give several, space-separated).
+
+    Anything else in it (free text, braces, a URL) is no DOI and is dropped:
+    the value ends up in ``doi`` fields and ``https://doi.org/`` links.
+    """
+    return next((t for t in text.split() if _DOI.fullmatch(t)), "")
 
 
 # --------------------------------------------------------------------------
@@ -471,7 +485,7 @@ class ArxivClient:
     ) -> ArxivClient:
         """``BIBTOOLS_ARXIV_API`` and ``BIBTOOLS_ARXIV_DELAY`` (seconds) from ``env`` (default: os.environ)."""
         env = os.environ if env is None else env
-        api = env.get("BIBTOOLS_ARXIV_API") or DEFAULT_API
+        api = base_url(env, "BIBTOOLS_ARXIV_API", DEFAULT_API)
         raw = env.get("BIBTOOLS_ARXIV_DELAY", "")
         delay = DEFAULT_DELAY
         if raw.strip():

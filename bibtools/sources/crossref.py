@@ -43,8 +43,8 @@ from urllib.parse import quote
 
 from ..diagnostics import UsageError
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from . import Status
-from .semanticscholar import base_url, pacing, policy
+from . import Status, base_url
+from .semanticscholar import pacing, policy
 
 DEFAULT_API = "https://api.crossref.org"
 PUBLIC_HOST = "api.crossref.org"

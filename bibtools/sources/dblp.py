@@ -38,8 +38,8 @@ from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from . import Status, as_int
-from .semanticscholar import base_url, pacing, policy
+from . import Status, as_int, base_url
+from .semanticscholar import pacing, policy
 
 DEFAULT_API = "https://dblp.org"
 PUBLIC_HOST = "dblp.org"

@@ -39,11 +39,11 @@ or the canonical ``full_name`` differs from the slug other than by case;
 ``new_url`` is ``https://github.com/{full_name}``); ``archived``;
 ``disabled``; ``missing`` (404/410); ``blocked`` (451, or a 403 with a
 ``block``); ``unreachable`` (timeouts, connection errors, 5xx after the
-HTTP layer's retries, unexpected answers, offline and not cached);
-``rate-limited`` (not checked: the budget is spent, or a secondary limit
-asked for a wait longer than ``max_wait``).  A repository is never
-``missing`` because of a rate limit, a timeout or a 5xx: only a 404/410
-from the API or the web page says so.  Secondary limits (403 or 429 with
+HTTP layer's retries, unexpected answers); ``rate-limited`` (not checked:
+the budget is spent, or a secondary limit asked for a wait longer than
+``max_wait``); ``not-checked`` (offline, and not in the cache).  A
+repository is never ``missing`` because of a rate limit, a timeout or a
+5xx: only a 404/410 from the API or the web page says so.  Secondary limits (403 or 429 with
 ``retry-after``, or a 403 whose message speaks of a rate limit) are waited
 out when the wait is at most ``max_wait`` (429s by the HTTP layer, 403s
 here) and reported otherwise.
@@ -72,7 +72,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from ..diagnostics import UsageError
 from ..http import (
     HostPolicy,
     HttpClient,
@@ -82,7 +81,7 @@ from ..http import (
     host_of,
     parse_retry_after,
 )
-from . import as_int
+from . import as_int, base_url, one_line
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_WEB = "https://github.com"
@@ -96,7 +95,15 @@ SECONDARY_WAIT = 60.0  # GitHub's advice when a secondary limit names no wait
 MAX_WEB_REDIRECTS = 5
 
 RepoStatus = Literal[
-    "live", "moved", "archived", "disabled", "missing", "blocked", "unreachable", "rate-limited"
+    "live",
+    "moved",
+    "archived",
+    "disabled",
+    "missing",
+    "blocked",
+    "unreachable",
+    "rate-limited",
+    "not-checked",
 ]
 # Statuses that are an answer about the repository (not "we could not ask").
 DEFINITE: frozenset[str] = frozenset(
@@ -104,6 +111,9 @@ DEFINITE: frozenset[str] = frozenset(
 )
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# An SPDX short identifier (letters, digits, "." and "-"; "+" for "or later").
+_SPDX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,99}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 ProgressFn = Callable[[int, int], None]
@@ -237,8 +247,8 @@ class GitHubClient:
     ) -> GitHubClient:
         """``BIBTOOLS_GITHUB_API``, ``BIBTOOLS_GITHUB_WEB`` and ``GITHUB_TOKEN`` from ``env`` (default: os.environ)."""
         env = os.environ if env is None else env
-        api = _base_url(env, "BIBTOOLS_GITHUB_API", DEFAULT_API)
-        web = _base_url(env, "BIBTOOLS_GITHUB_WEB", DEFAULT_WEB)
+        api = base_url(env, "BIBTOOLS_GITHUB_API", DEFAULT_API)
+        web = base_url(env, "BIBTOOLS_GITHUB_WEB", DEFAULT_WEB)
         token = (env.get("GITHUB_TOKEN") or "").strip() or None
         return cls(http, api_url=api, web_url=web, token=token, **kwargs)
 
@@ -343,7 +353,7 @@ class GitHubClient:
         status = reply.status
         if status == 200:
             body = _json(reply.content)
-            if isinstance(body, dict) and "id" in body and _rest_full_name(body):
+            if isinstance(body, dict) and "id" in body and _valid_slug(_rest_full_name(body)):
                 return _info_from_rest(slug, body, reply.from_cache)
             self.http.evict(reply)
             # An error page or a broken body: the web page can still say whether it lives.
@@ -452,7 +462,7 @@ class GitHubClient:
             if any(e.get("type") == "RATE_LIMITED" for e in errors):
                 self.budgets["graphql"].remaining = 0
                 return {s: self._spent(s, "graphql") for s in batch}
-            why = str(errors[0].get("message", "")) if errors else ""
+            why = one_line(errors[0].get("message"), 200) if errors else ""
             return {
                 s: RepoInfo(s, "unreachable", 200, message=f"GitHub GraphQL error: {why}".strip())
                 for s in batch
@@ -461,11 +471,22 @@ class GitHubClient:
         out: dict[str, RepoInfo] = {}
         for i, slug in enumerate(batch):
             node = data.get(f"r{i}")
-            if isinstance(node, dict) and node.get("nameWithOwner"):
+            if isinstance(node, dict) and _valid_slug(_str(node.get("nameWithOwner"))):
                 out[slug] = _info_from_graphql(slug, node, reply.from_cache)
                 continue
+            if isinstance(node, dict) and node.get("nameWithOwner") is not None:
+                # Validated as REST answers are: a name that is not owner/name is not a repository.
+                self.http.evict(reply)
+                out[slug] = RepoInfo(
+                    slug,
+                    "unreachable",
+                    200,
+                    message="GitHub GraphQL answered a repository name that is not owner/name",
+                    web_check="unavailable",
+                )
+                continue
             error = found.get(f"r{i}") or found.get(slug.lower()) or {}
-            message = str(error.get("message", "")) or "GraphQL returned no repository"
+            message = one_line(error.get("message"), 200) or "GraphQL returned no repository"
             if error.get("type") == "NOT_FOUND":
                 out[slug] = RepoInfo(
                     slug, "missing", 404, via="graphql", message=message, web_check="not-found"
@@ -495,7 +516,8 @@ class GitHubClient:
         for _ in range(MAX_WEB_REDIRECTS + 1):
             seen[current] = None
             try:
-                reply = self.http.request("HEAD", current, allow_redirects=False)
+                # A page, not the API: one that fails says nothing about the others.
+                reply = self.http.request("HEAD", current, allow_redirects=False, fail_fast=False)
             except (OfflineMiss, Unavailable) as exc:
                 return _with_web_note(info, f"the web page did not answer either ({exc})")
             self._count("web", reply)
@@ -511,6 +533,10 @@ class GitHubClient:
         status = reply.status
         if 200 <= status < 300:
             slug = _slug_of(current, self.web_url) or info.slug
+            if not _valid_slug(slug):
+                return _with_web_note(
+                    info, "the web page redirects to a page that is no repository"
+                )
             if slug.lower() != info.slug.lower():
                 moved = RepoInfo(
                     info.slug,
@@ -706,17 +732,17 @@ def _info_from_rest(slug: str, body: Mapping[str, Any], from_cache: bool) -> Rep
             200,
             full_name=_rest_full_name(body),
             repo_id=_int(body.get("id")),
-            description=_str(body.get("description")),
-            homepage=_str(body.get("homepage")),
+            description=one_line(body.get("description")),
+            homepage=one_line(body.get("homepage")),
             stars=_int(stars),
             forks=_int(body.get("forks_count", body.get("forks"))),
             license=_spdx(license_.get("spdx_id")),
-            license_name=_str(license_.get("name")),
+            license_name=one_line(license_.get("name"), 200),
             archived=body.get("archived") is True,
             disabled=body.get("disabled") is True,
             fork=body.get("fork") is True,
             private=body.get("private") is True,
-            pushed_at=_str(body.get("pushed_at")),
+            pushed_at=_timestamp(body.get("pushed_at")),
             via="rest",
             from_cache=from_cache,
         )
@@ -732,17 +758,17 @@ def _info_from_graphql(slug: str, node: Mapping[str, Any], from_cache: bool) -> 
             200,
             full_name=_str(node.get("nameWithOwner")),
             repo_id=_int(node.get("databaseId")),
-            description=_str(node.get("description")),
-            homepage=_str(node.get("homepageUrl")),
+            description=one_line(node.get("description")),
+            homepage=one_line(node.get("homepageUrl")),
             stars=_int(node.get("stargazerCount")),
             forks=_int(node.get("forkCount")),
             license=_spdx(license_.get("spdxId")),
-            license_name=_str(license_.get("name")),
+            license_name=one_line(license_.get("name"), 200),
             archived=node.get("isArchived") is True,
             disabled=node.get("isDisabled") is True,
             fork=node.get("isFork") is True,
             private=node.get("isPrivate") is True,
-            pushed_at=_str(node.get("pushedAt")),
+            pushed_at=_timestamp(node.get("pushedAt")),
             via="graphql",
             from_cache=from_cache,
         )
@@ -789,7 +815,7 @@ def _rest_full_name(body: Mapping[str, Any]) -> str:
 
 
 def _offline(slug: str) -> RepoInfo:
-    return RepoInfo(slug, "unreachable", message="not checked: offline and not in the cache")
+    return RepoInfo(slug, "not-checked", message="not checked: offline and not in the cache")
 
 
 def _secondary(slug: str, status: int | None, wait: float | None) -> RepoInfo:
@@ -863,14 +889,6 @@ def _valid_slug(slug: str) -> bool:
     return len(parts) == 2 and all(_NAME.fullmatch(p) and p not in (".", "..") for p in parts)
 
 
-def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
-    value = (env.get(name) or "").strip() or default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{name} must be an http(s) URL, not {value!r}")
-    return value.rstrip("/")
-
-
 def _graphql_url(api: str) -> str:
     # GitHub Enterprise serves REST under /api/v3 and GraphQL under /api/graphql.
     if api.endswith("/api/v3"):
@@ -904,21 +922,21 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 def _json(content: bytes) -> Any:
     try:
         return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100k-deep nesting
         return None
 
 
 def _api_message(content: bytes) -> str:
     body = _json(content)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return " ".join(body["message"].split())[:200]
+    if isinstance(body, dict):
+        return one_line(body.get("message"), 200)
     return ""
 
 
 def _block_message(body: Any) -> str:
     reason = ""
     if isinstance(body, dict) and isinstance(body.get("block"), dict):
-        reason = _str(body["block"].get("reason"))
+        reason = one_line(body["block"].get("reason"), 100)
     return f"access blocked ({reason})" if reason else "access blocked"
 
 
@@ -927,7 +945,16 @@ def _unexpected(reply: Reply) -> str:
 
 
 def _spdx(value: Any) -> str:
-    return value if isinstance(value, str) and value and value != "NOASSERTION" else ""
+    """An SPDX licence id (``MIT``, ``Apache-2.0``, ``LicenseRef-x``), or ``""`` for anything else."""
+    if isinstance(value, str) and _SPDX.fullmatch(value) and value != "NOASSERTION":
+        return value
+    return ""
+
+
+def _timestamp(value: Any) -> str:
+    """GitHub's ``2024-05-01T12:00:00Z``, or ``""`` for anything else."""
+    text = _str(value)
+    return text if _TIMESTAMP.fullmatch(text) else ""
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -38,11 +38,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..diagnostics import UsageError
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from . import Status, as_int
+from . import Status, as_int, base_url, one_line
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
 PUBLIC_HOST = "api.semanticscholar.org"
@@ -203,8 +201,8 @@ class SemanticScholarClient:
     def _refusal(self, reply: Reply, answer: Any) -> str:
         why = ""
         if isinstance(answer, dict):
-            why = _str(answer.get("error")) or _str(answer.get("message"))
-        text = f"{self.host}: HTTP {reply.status}" + (f" ({why[:200]})" if why else "")
+            why = one_line(answer.get("error"), 200) or one_line(answer.get("message"), 200)
+        text = f"{self.host}: HTTP {reply.status}" + (f" ({why})" if why else "")
         if reply.status in (401, 403) and self._key:
             text += "; is S2_API_KEY valid?"
         return text
@@ -284,14 +282,6 @@ def policy(
         backoff_cap=60.0,
         expire_after=expire_after,
     )
-
-
-def base_url(env: Mapping[str, str], name: str, default: str) -> str:
-    value = (env.get(name) or "").strip() or default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{name} must be an http(s) URL, not {value!r}")
-    return value.rstrip("/")
 
 
 def _all(keys: Iterable[str], results: dict[str, S2Lookup], lookup: S2Lookup) -> None:

@@ -1,7 +1,7 @@
 """A loopback arXiv API for tests and benchmarks.
 
-:class:`FakeArxiv` is a real HTTP server (``http.server`` in a thread, on
-127.0.0.1 and an ephemeral port) that answers ``/api/query`` like
+:class:`FakeArxiv` is a :class:`fakes.loopback.LoopbackServer` (127.0.0.1,
+an ephemeral port) that answers ``/api/query`` like
 export.arxiv.org did in 2025-2026 (the shape of
 ``tests/fixtures/arxiv/arxivpy_*.xml``): the same namespaces, element
 order, ``http://arxiv.org/abs/<id>vN`` entry ids with ``https`` links,
@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from anyascii import anyascii
+
+from .loopback import LoopbackServer, QuietHandler
 
 _NEW = r"\d{4}\.\d{4,5}"
 _OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
@@ -98,51 +99,28 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+", anyascii(text).lower()))
 
 
-class FakeArxiv:
+class FakeArxiv(LoopbackServer):
     """``with FakeArxiv(papers) as server: ... server.url ... server.count``."""
 
     def __init__(self, papers: Iterable[Paper] = ()) -> None:
+        super().__init__()
         self.papers: list[Paper] = list(papers)
         self.faults = Faults()
         self.requests: list[Logged] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> FakeArxiv:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
-    def stop(self) -> None:
+    def release(self) -> None:
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeArxiv:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/query"
+        return f"{self.base}/api/query"
 
     @property
     def count(self) -> int:
@@ -343,11 +321,13 @@ def entry(p: Paper) -> str:
         f"    <summary>{escape(p.abstract)}</summary>",
     ]
     for term in [p.primary, *[c for c in p.categories if c != p.primary]]:
-        lines.append(f'    <category term="{term}" scheme="http://arxiv.org/schemas/atom"/>')
+        lines.append(
+            f'    <category term={quoteattr(term)} scheme="http://arxiv.org/schemas/atom"/>'
+        )
     lines.append(f"    <published>{p.published}</published>")
     if p.comment:
         lines.append(f"    <arxiv:comment>{escape(p.comment)}</arxiv:comment>")
-    lines.append(f'    <arxiv:primary_category term="{p.primary}"/>')
+    lines.append(f"    <arxiv:primary_category term={quoteattr(p.primary)}/>")
     if p.journal_ref:
         lines.append(f"    <arxiv:journal_ref>{escape(p.journal_ref)}</arxiv:journal_ref>")
     for name in p.authors:
@@ -359,7 +339,7 @@ def entry(p: Paper) -> str:
     if p.doi:
         lines.append(f"    <arxiv:doi>{escape(p.doi)}</arxiv:doi>")
         lines.append(
-            f'    <link rel="related" href="https://doi.org/{escape(p.doi)}" title="doi"/>'
+            f'    <link rel="related" href={quoteattr("https://doi.org/" + p.doi)} title="doi"/>'
         )
     lines.append("  </entry>")
     return "\n".join(lines)
@@ -408,23 +388,14 @@ EXTERNAL_ENTITY = (
 )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeArxiv
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's
-        # algorithm and delayed ACKs add ~40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET", urlsplit(self.path).query)
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8")
-        self._serve("POST", body)
+        self._serve("POST", self.read_body().decode("utf-8"))
 
     def _serve(self, method: str, query: str) -> None:
         if urlsplit(self.path).path != "/api/query":
@@ -432,15 +403,4 @@ class _Handler(BaseHTTPRequestHandler):
             return
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         status, headers, body, _ = self.fake.answer(method, params, dict(self.headers.items()))
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the client gave up (read timeout): nothing to tell it
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # tests read the request log, not stderr
+        self.reply(status, headers.items(), body)

@@ -37,16 +37,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
+
+from .loopback import LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 
@@ -212,6 +213,20 @@ def synthetic_repo(
     return Repo(full_name, repo_id, body, etag, _kept(rec.headers))
 
 
+def hostile_repo(full_name: str, repo_id: int, /, **fields: Any) -> Repo:
+    """A repository found under ``full_name`` whose answers say ``fields`` instead (any shape).
+
+    REST answers the body with ``fields`` merged in (``full_name``,
+    ``license``, ``description``, ``pushed_at``...); GraphQL nodes are
+    derived from that body, so ``nameWithOwner`` and ``licenseInfo`` carry
+    them too.  For tests of what bibtools does with a hostile server.
+    """
+    repo = synthetic_repo(full_name, repo_id)
+    data = {**repo.data, **fields}
+    body = json.dumps(data).encode()
+    return Repo(full_name, repo_id, body, f'W/"{hashlib.sha256(body).hexdigest()}"', repo.headers)
+
+
 def _kept(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in _DROP and not _RATE.match(k)]
 
@@ -279,7 +294,7 @@ class FakeGitHub:
         self.secondary: list[Secondary] = []
         self.log: list[Logged] = []
         self._lock = threading.Lock()
-        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._servers: dict[str, _Role] = {}
         for repo in repos:
             self.add(repo)
 
@@ -315,20 +330,13 @@ class FakeGitHub:
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> FakeGitHub:
-        for role in ("api", "web"):
-            handler = type("Handler", (_Handler,), {"fake": self, "role": role})
-            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            server.daemon_threads = True
-            threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-            ).start()
-            self._servers[role] = server
+        for role, name in (("api", "127.0.0.1"), ("web", "localhost")):
+            self._servers[role] = _Role(self, role, name).start()
         return self
 
     def stop(self) -> None:
         for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
+            server.stop()
         self._servers.clear()
 
     def __enter__(self) -> FakeGitHub:
@@ -339,11 +347,11 @@ class FakeGitHub:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._servers['api'].server_address[1]}"
+        return self._servers["api"].base
 
     @property
     def web_url(self) -> str:
-        return f"http://localhost:{self._servers['web'].server_address[1]}"
+        return self._servers["web"].base
 
     def env(self, token: bool = False, **extra: str) -> dict[str, str]:
         out = {"BIBTOOLS_GITHUB_API": self.api_url, "BIBTOOLS_GITHUB_WEB": self.web_url}
@@ -355,9 +363,7 @@ class FakeGitHub:
     def api_down(self) -> Iterator[str]:
         """The API URL with nothing listening (the API server stopped for the block)."""
         url = self.api_url
-        server = self._servers.pop("api")
-        server.shutdown()
-        server.server_close()
+        self._servers.pop("api").stop()
         yield url
 
     # -- counts ------------------------------------------------------------
@@ -602,14 +608,20 @@ def _get(headers: dict[str, str], name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == name), "")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Role(LoopbackServer):
+    """One of the fake's two servers: the API, or the web pages."""
+
+    def __init__(self, fake: FakeGitHub, role: str, host_name: str) -> None:
+        super().__init__()
+        self.fake, self.role, self.host_name = fake, role, host_name
+
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self.fake, "role": self.role})
+
+
+class _Handler(QuietHandler):
     fake: FakeGitHub
     role: str
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -621,22 +633,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         path = urlsplit(self.path).path
         status, headers, data = self.fake.answer(
             self.role, method, path, dict(self.headers.items()), body
         )
-        try:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if method != "HEAD" and status != 304:
-                self.wfile.write(data)
-        except OSError:
-            pass  # the client gave up
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(status, headers, data, send_body=method != "HEAD" and status != 304)

@@ -1,9 +1,8 @@
 """A loopback Semantic Scholar Graph API (the batch endpoint), and the scaffold the DBLP and Crossref fakes share.
 
-:class:`LoopbackApi` is a real HTTP server (``http.server`` in a thread on
-127.0.0.1, an ephemeral port) that logs every request (:class:`Logged`:
-method, path, query parameters, body, headers, status, fault) and can be
-told to misbehave: :attr:`LoopbackApi.faults` is a queue of faults for the
+:class:`LoopbackApi` is a :class:`fakes.loopback.LoopbackServer` that
+logs every request (:class:`Logged`: method, path, query parameters, body,
+headers, status, fault) and can be told to misbehave: :attr:`LoopbackApi.faults` is a queue of faults for the
 next requests, :attr:`LoopbackApi.always` a fault for every request (a host
 that stays down).  Faults: ``429-html`` (429 with an HTML body, as DBLP and
 S2 send them; ``Retry-After`` when :attr:`LoopbackApi.retry_after` is
@@ -27,13 +26,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .loopback import LoopbackServer, QuietHandler
 
 ARXIV_VENUE = {
     "id": "1901e811-ee72-4b20-8f7e-de08cd395a10",
@@ -72,7 +72,7 @@ class Logged:
 Answer = tuple[int, dict[str, str], bytes]
 
 
-class LoopbackApi:
+class LoopbackApi(LoopbackServer):
     """``with Fake(...) as api: ... api.count() ...``; subclasses implement :meth:`route`.
 
     ``address`` is the loopback address to listen on: each fake has its
@@ -82,53 +82,16 @@ class LoopbackApi:
     Where only 127.0.0.1 can be bound, that is used instead.
     """
 
-    address = "127.0.0.1"
-
     def __init__(self) -> None:
+        super().__init__()
         self.log: list[Logged] = []
         self.faults: list[str] = []
         self.always = ""
         self.retry_after: str | None = None
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> LoopbackApi:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        try:
-            self._server = ThreadingHTTPServer((self.address, 0), handler)
-        except OSError:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Any:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
-
-    @property
-    def host(self) -> str:
-        assert self._server is not None, "server not started"
-        return str(self._server.server_address[0])
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
     def count(self, path_prefix: str = "", method: str | None = None) -> int:
         with self._lock:
@@ -187,13 +150,8 @@ def json_answer(status: int, doc: Any) -> Answer:
     return status, {"Content-Type": "application/json"}, json.dumps(doc).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: LoopbackApi
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -202,25 +160,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         parts = urlsplit(self.path)
         params = parse_qs(parts.query, keep_blank_values=True)
         status, headers, data = self.fake.answer(
             method, parts.path, params, body, dict(self.headers.items())
         )
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client gave up
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # tests read the log
+        self.reply(status, headers.items(), data)
 
 
 # --------------------------------------------------------------------------

@@ -16,12 +16,13 @@ number of requests the server was answering at the same time.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from .loopback import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -44,12 +45,13 @@ class Logged:
     status: int
 
 
-class FakeWeb:
+class FakeWeb(LoopbackServer):
     """``with FakeWeb({"/ok": Route()}) as web: web.url("/ok") ... web.count("/ok")``."""
 
     def __init__(
         self, routes: dict[str, Route] | None = None, *, host_name: str = "127.0.0.1"
     ) -> None:
+        super().__init__()
         self.routes: dict[str, Route] = dict(routes or {})
         self.host_name = host_name
         self.log: list[Logged] = []
@@ -61,7 +63,6 @@ class FakeWeb:
         self._gate = threading.Condition()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- routes ------------------------------------------------------------
 
@@ -82,38 +83,17 @@ class FakeWeb:
         return self.url(a)
 
     def url(self, path: str) -> str:
-        return f"http://{self.host_name}:{self.port}{path}"
+        return f"{self.base}{path}"
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> FakeWeb:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
-    def stop(self) -> None:
+    def release(self) -> None:
         self._release.set()
         with self._gate:
             self._gate.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeWeb:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
 
     # -- counts ------------------------------------------------------------
 
@@ -185,13 +165,8 @@ class FakeWeb:
         return route.status, out, route.body
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeWeb
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -207,16 +182,4 @@ class _Handler(BaseHTTPRequestHandler):
             )
         finally:
             self.fake._leave()
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(body)
-        except OSError:
-            pass  # the client gave up (read timeout)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(status, headers.items(), body, send_body=method != "HEAD")
