@@ -2,7 +2,8 @@
 
 Thin by design: arguments in, a library call, output and an exit status out.
 Exit status: 0 all fine; 1 finished, but some records had problems (named
-on stderr); 2 usage error or unreadable input; 3 internal error (a bug).
+on stderr); 2 usage error, unreadable input, no usable record, or an output
+that cannot be written; 3 internal error (a bug).  _outcome maps errors to them.
 Heavy modules are imported inside the commands, so ``bibtools --version``
 stays fast.
 """
@@ -183,7 +184,7 @@ def main() -> None:
     BibTeX, RIS and CSL-JSON.
 
     Exit status: 0 all fine, 1 finished but some records had problems,
-    2 usage error or unreadable input.
+    2 usage error, unreadable input or an output that cannot be written.
     """
 
 
