@@ -2,7 +2,8 @@
 
 Thin by design: arguments in, a library call, output and an exit status out.
 Exit status: 0 all fine; 1 finished, but some records had problems (named
-on stderr); 2 usage error or unreadable input; 3 internal error (a bug).
+on stderr); 2 usage error, unreadable input, no usable record, or an output
+that cannot be written; 3 internal error (a bug).  _outcome maps errors to them.
 Heavy modules are imported inside the commands, so ``bibtools --version``
 stays fast.
 """
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
 EXAMPLE = "example.listing"
+# What `bibtools build` writes into its output directory.
+REFERENCE_OUTPUTS = (
+    ("bibtex", "references.bib"),
+    ("ris", "references.ris"),
+    ("csljson", "references.json"),
+)
+PAGE_OUTPUTS = (
+    ("publications.md", "markdown", False),
+    ("publications.html", "html", True),
+)
+LINK_OUTPUTS = ("links.md", "links.json")
+BUILD_OUTPUTS = tuple(n for _, n in REFERENCE_OUTPUTS) + tuple(n for n, _, _ in PAGE_OUTPUTS)
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -50,33 +63,116 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
     sys.exit(code)
 
 
+def _outcome(exc: BaseException) -> tuple[str, int]:
+    """The one-line message and the exit status for an error that ends a command.
+
+    The one place where errors become exit statuses: what the user or the
+    world did wrong (bad arguments, unreadable input, an output that cannot be
+    written, a full disk) is 2; only our own bugs are 3.
+    """
+    from .diagnostics import BibtoolsError
+
+    if isinstance(exc, BibtoolsError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", 130
+    if isinstance(exc, OSError):  # the file system or a device refused: not a bug of ours
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}", EXIT_USAGE
+    if isinstance(exc, MemoryError):
+        return "out of memory (the input is too large for this machine)", EXIT_USAGE
+    return (
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(a bug in bibtools; set BIBTOOLS_DEBUG=1 for the traceback)",
+        EXIT_INTERNAL,
+    )
+
+
+def _flush_stdout(data: str | bytes = "") -> None:
+    """Write ``data`` to standard output and flush it, here, where a full disk can still
+    be reported in one line (not at exit, where Python would print a traceback)."""
+    from .files import OutputError
+
+    try:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        elif data:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"<stdout>: cannot write ({exc.strerror or exc})") from None
+
+
 class _Group(click.Group):
     """Turns every error into one line on stderr and a documented exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .diagnostics import BibtoolsError
-
         try:
-            return super().invoke(ctx)
-        except BibtoolsError as exc:
-            _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("bibtools: interrupted", err=True)
-            sys.exit(130)
+            try:
+                return super().invoke(ctx)
+            finally:
+                _flush_stdout()
         except BrokenPipeError:
             # The reader of our stdout went away (| head): not an error of ours.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception as exc:  # a bug: one line, not a traceback
-            if os.environ.get("BIBTOOLS_DEBUG"):
+        except (Exception, KeyboardInterrupt) as exc:
+            message, code = _outcome(exc)
+            if code == EXIT_INTERNAL and os.environ.get("BIBTOOLS_DEBUG"):
                 raise
-            _fail(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(a bug in bibtools; set BIBTOOLS_DEBUG=1 for the traceback)",
-                EXIT_INTERNAL,
-            )
+            _fail(message, code)
+
+
+def _guard_outputs(
+    outputs: Sequence[str | None],
+    inputs: Sequence[str | None],
+    force: bool = False,
+    hint: str = " (use --force)",
+) -> None:
+    """Every file a command writes passes here before anything is read or written.
+
+    An output that is also an input is refused unless ``force`` (--force);
+    two outputs that are one file are always refused (one would overwrite
+    the other).  Files are compared after resolving links, and by inode.
+    """
+    from .diagnostics import UsageError
+    from .files import same_file
+
+    wanted = [o for o in outputs if o and o != "-"]
+    for i, out in enumerate(wanted):
+        for other in wanted[:i]:
+            if same_file(out, other):
+                both = out if out == other else f"{other} and {out}"
+                raise UsageError(f"{both}: one file for two outputs; one would replace the other")
+        if force:
+            continue
+        for path in inputs:
+            if path and path != "-" and same_file(out, path):
+                raise UsageError(f"{out}: is also an input; refusing to overwrite it{hint}")
+
+
+def _require_entries(formatted: Any) -> None:
+    """The style could format none of the records: no empty page over an existing one."""
+    from .diagnostics import InputError
+
+    if not formatted.entries and formatted.diagnostics.errors:
+        raise InputError("no record could be formatted (see above); nothing written")
+
+
+def _require_records(result: ConvertResult, quiet: bool) -> None:
+    """Nothing survived the reading: say why and write nothing (an existing output stays)."""
+    from .diagnostics import InputError
+
+    if result.records or not result.skipped:
+        return
+    _report(result.diagnostics, quiet)
+    raise InputError(
+        f"no record could be read ({result.skipped} skipped, see above); nothing written"
+    )
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,7 +184,7 @@ def main() -> None:
     BibTeX, RIS and CSL-JSON.
 
     Exit status: 0 all fine, 1 finished but some records had problems,
-    2 usage error or unreadable input.
+    2 usage error, unreadable input or an output that cannot be written.
     """
 
 
@@ -150,25 +246,22 @@ def _output_options(to_help: str) -> Callable[[F], F]:
     return decorate
 
 
-def _publications(records: list[Any], output_dir: str, style: str | None, quiet: bool) -> list[str]:
+def _publications(records: list[Any], output_dir: str, base: Any, quiet: bool) -> list[str]:
     """publications.md and publications.html (a standalone page), grouped by year."""
     from dataclasses import replace
 
     from .files import write_atomic
     from .pages import format_records
 
-    base = _format_options(style=style)
     written = []
-    for name, output, standalone in (
-        ("publications.md", "markdown", False),
-        ("publications.html", "html", True),
-    ):
+    for name, output, standalone in PAGE_OUTPUTS:
         options = replace(
             base, output=output, standalone=standalone, group_by="year", sort="date-desc"
         )
         formatted = format_records(records, options)
         if name.endswith(".md"):
             _report([d for d in formatted.diagnostics if d.code != TRUNCATED], quiet)
+        _require_entries(formatted)
         path = os.path.join(output_dir, name)
         write_atomic(path, formatted.text)
         written.append(path)
@@ -230,12 +323,12 @@ def convert(
       bibtools convert refs.bib -t csljson > refs.json
       cat export.ris | bibtools convert - -t bibtex --dialect biblatex
     """
-    from .convert import ensure_not_input, output_format, read_inputs
+    from .convert import output_format, read_inputs
 
     fmt = output_format(output, to_format)
-    if output and not force:
-        ensure_not_input(output, list(inputs))
+    _guard_outputs([output], inputs, force)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _require_records(result, quiet)
     if dedupe:
         _report(result.diagnostics, quiet)
         result.diagnostics.clear()
@@ -281,8 +374,7 @@ def _write(
     if output:
         write_atomic(output, data)
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        _flush_stdout(data)
     return EXIT_PROBLEMS if result.skipped or written.diagnostics.errors else EXIT_OK
 
 
@@ -457,17 +549,17 @@ def enrich(
     """
     import json
 
-    from .convert import ensure_not_input, output_format, read_inputs
+    from .convert import output_format, read_inputs
     from .files import write_atomic
     from .keys import assign_keys
 
+    _guard_outputs([None if dry_run else output, report], inputs, force)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     if not to_format and not output:
         first = result.sources[0].rsplit("(", 1)[-1].rstrip(")")
         to_format = first if first != "listing" else "bibtex"
     fmt = output_format(output, to_format)
-    if output and not force:
-        ensure_not_input(output, list(inputs))
+    _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     key_diags = assign_keys(result.records, rekey=rekey)
     _report(key_diags, quiet)
@@ -537,6 +629,7 @@ def _check_links(
     help="Report format [default: table on a terminal, else from -o, else markdown].",
 )
 @click.option("-o", "--output", metavar="PATH", help="Write the report here (atomically).")
+@click.option("--force", is_flag=True, help="Allow the report to overwrite one of the inputs.")
 @click.option(
     "--fail-on",
     metavar="STATUSES",
@@ -550,6 +643,7 @@ def links(
     inputs: tuple[str, ...],
     report_format: str | None,
     output: str | None,
+    force: bool,
     fail_on: str | None,
     quiet: bool,
     offline: bool,
@@ -591,7 +685,9 @@ def links(
             fmt = "table" if sys.stdout.isatty() else "markdown"
     if fmt == "table" and output:
         raise UsageError("--format table is for the terminal; use markdown or json with -o")
+    _guard_outputs([output], inputs, force)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
     report = _check_links(
@@ -613,7 +709,7 @@ def links(
         if output:
             write_atomic(output, text)
         else:
-            sys.stdout.write(text)
+            _flush_stdout(text)
     click.echo(report.summary(), err=True)
     sys.exit(max(exit_status(report, statuses), EXIT_PROBLEMS if result.skipped else EXIT_OK))
 
@@ -638,6 +734,7 @@ def links(
 @click.option("--check-links", is_flag=True, help="Also write links.md and links.json (see links).")
 @click.option("--style", help="Style of publications.md/.html [default: bibtools.toml, else apa].")
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
+@click.option("--force", is_flag=True, help="Allow an output to overwrite one of the inputs.")
 @_network_options
 @_read_options
 @_write_options
@@ -645,6 +742,7 @@ def build(
     inputs: tuple[str, ...],
     output_dir: str,
     quiet: bool,
+    force: bool,
     do_enrich: bool,
     check_links: bool,
     style: str | None,
@@ -670,9 +768,17 @@ def build(
     from .files import write_atomic
     from .formats import WriteOptions
 
+    names = list(BUILD_OUTPUTS) + (list(LINK_OUTPUTS) if check_links else [])
+    page_options = _format_options(style=style)
+    _guard_outputs(
+        [os.path.join(output_dir, name) for name in names],
+        [*inputs, page_options.template],
+        force,
+    )
     with as_file(files("bibtools") / "data" / EXAMPLE) as example:
         paths = list(inputs) or [str(example)]
         result = read_inputs(paths, from_format, as_of=as_of)
+    _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     if dedupe:
         _dedupe(result, quiet)
@@ -703,11 +809,7 @@ def build(
     )
     written_files = []
     warnings: list[Diagnostic] = list(key_diags)
-    for fmt, name in (
-        ("bibtex", "references.bib"),
-        ("ris", "references.ris"),
-        ("csljson", "references.json"),
-    ):
+    for fmt, name in REFERENCE_OUTPUTS:
         out = write(result.records, fmt, options, rekey=rekey)
         # Key and crossref messages repeat for every format: show them once;
         # truncated author lists are summed up in one note below.
@@ -716,7 +818,7 @@ def build(
         write_atomic(path, out.text)
         written_files.append(path)
     _report(warnings, quiet)
-    written_files.extend(_publications(result.records, output_dir, style, quiet))
+    written_files.extend(_publications(result.records, output_dir, page_options, quiet))
     failing_links = 0
     if check_links:
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
@@ -729,10 +831,8 @@ def build(
             cache_dir=cache_dir,
             quiet=quiet,
         )
-        for name, text in (
-            ("links.md", render_markdown(report)),
-            ("links.json", render_json(report)),
-        ):
+        texts = (render_markdown(report), render_json(report))
+        for name, text in zip(LINK_OUTPUTS, texts, strict=True):
             path = os.path.join(output_dir, name)
             write_atomic(path, text)
             written_files.append(path)
@@ -809,15 +909,15 @@ def merge(
       bibtools merge refs.bib --dry-run
       bibtools merge a.bib b.bib --keep-apart smith2020a,smith2020b -o all.bib
     """
-    from .convert import ensure_not_input, output_format, read_inputs
+    from .convert import output_format, read_inputs
     from .dedupe import describe
     from .dedupe import merge as merge_records
     from .files import write_atomic
 
     fmt = output_format(output, to_format or (None if output else "bibtex"))
-    if output and not force:
-        ensure_not_input(output, list(inputs))
+    _guard_outputs([None if dry_run else output, None if dry_run else key_map], inputs, force)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     apart = [[k.strip() for k in group.split(",") if k.strip()] for group in keep_apart]
     if any(len(group) < 2 for group in apart):
@@ -876,11 +976,17 @@ def rekey_command(
       bibtools rekey --map keys.json thesis.tex
       bibtools rekey --map keys.json --bib coauthor.bib chapter3.tex
     """
+    from .diagnostics import InputError
     from .files import read_input
     from .rekey import load_key_map, rekey_file
 
+    # The FILEs are rewritten by design; the key map and --bib must not be among them.
+    _guard_outputs([] if dry_run else list(files), [map_path, bib], hint="")
     text, _encoding = read_input(map_path)
-    key_map = load_key_map(text, map_path, bib)
+    try:
+        key_map = load_key_map(text, map_path, bib)
+    except RecursionError:
+        raise InputError(f"{map_path}: not a key map (nested too deeply)") from None
     for path in files:
         done = rekey_file(path, key_map, dry_run=dry_run, backup=not no_backup)
         for replacement in done.replacements:
@@ -984,6 +1090,7 @@ def _format_options(config_dir: str = ".", **flags: Any) -> Any:
 @click.option(
     "-o", "--output", metavar="PATH", help="Write here (atomically) instead of standard output."
 )
+@click.option("--force", is_flag=True, help="Allow the output to overwrite one of the inputs.")
 @click.option(
     "--standalone", is_flag=True, default=None, help="A whole HTML page with search and filters."
 )
@@ -1026,6 +1133,7 @@ def format_command(
     engine: str | None,
     output_format: str | None,
     output: str | None,
+    force: bool,
     standalone: bool | None,
     group_by: str | None,
     sort: str | None,
@@ -1088,6 +1196,7 @@ def format_command(
         locale=locale,
         title=title,
     )
+    _guard_outputs([output], [*inputs, link_report, options.template], force)
     if link_report:
         from .diagnostics import InputError
 
@@ -1098,18 +1207,23 @@ def format_command(
             raise InputError(
                 f"{link_report}:{exc.lineno}: not a JSON link report ({exc.msg})"
             ) from None
+        except RecursionError:
+            raise InputError(f"{link_report}: not a JSON link report (nested too deeply)") from None
         options.code_status = code_status_from_report(report)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
+    _require_records(result, quiet)
     _report(result.diagnostics, quiet)
     _report(assign_keys(result.records), quiet)
     options.blocks = result.blocks
     formatted = format_records(result.records, options)
     _report(formatted.diagnostics, quiet)
+    _require_entries(formatted)
     if output:
         write_atomic(output, formatted.text)
     else:
-        sys.stdout.write(formatted.text)
-    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+        _flush_stdout(formatted.text)
+    problems = result.skipped or formatted.diagnostics.errors
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,11 +68,13 @@ links; default HTML templates autoescape, and user templates ending in
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,8 @@ from .style import (
     Entry,
     Inline,
     Node,
+    StyleResult,
+    find_failing,
     html_escape,
     latex_escape,
     markdown_escape,
@@ -543,10 +547,11 @@ def _relabel(groups: list[Group], numbering: str, numbered_style: bool) -> None:
 # Templates
 
 
-def _environment(autoescape: bool, loader: Any = None) -> Any:
+def _environment(autoescape: bool, loader: Any = None, sandboxed: bool = False) -> Any:
     import jinja2
 
-    env = jinja2.Environment(
+    cls = _sandbox_class() if sandboxed else jinja2.Environment
+    env = cls(
         loader=loader or jinja2.PackageLoader("bibtools", "templates"),
         autoescape=autoescape,
         trim_blocks=True,
@@ -561,16 +566,137 @@ def _environment(autoescape: bool, loader: Any = None) -> Any:
     return env
 
 
-def _template(options: FormatOptions) -> Any:
-    import jinja2
+# A user template is someone else's file (a checkout's pyproject.toml names
+# it): it runs in Jinja2's immutable sandbox, which refuses attributes such as
+# ``__globals__`` and calls that change data, with products and powers that
+# could build gigabytes refused too.  Only templates (not ``.env`` or
+# ``.git/config``) may be included from beside it.
+MAX_TEMPLATE_PRODUCT = 10_000_000
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".html", ".htm", ".xml", ".md", ".tex", ".txt")
 
+
+@lru_cache(maxsize=1)
+def _sandbox_class() -> Any:
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Sandbox(ImmutableSandboxedEnvironment):  # type: ignore[misc]
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and _number(right) and abs(right) > 100:
+                raise SecurityError(f"power {right!r} is too large")
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if (
+                        hasattr(seq, "__len__")
+                        and _number(n)
+                        and len(seq) * n > MAX_TEMPLATE_PRODUCT
+                    ):
+                        raise SecurityError("a repeated sequence longer than 10,000,000")
+            return super().call_binop(context, operator, left, right)
+
+    return Sandbox
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+MAX_TEMPLATE_SIZE = 10 * 1024 * 1024
+
+
+def _user_loader(directory: Path) -> Any:
+    """Templates from ``directory`` only: a template file (by its suffix), not hidden,
+    a regular file of at most 10 MiB whose real path is inside the directory (a
+    link in someone's checkout must not carry ``~/.ssh/id_rsa`` into a page)."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    root = os.path.realpath(directory)
+
+    class Loader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> Any:
+            def refuse(why: str) -> jinja2.TemplateNotFound:
+                return jinja2.TemplateNotFound(f"{template} ({why})")
+
+            parts = split_template_path(template)  # refuses ".." itself
+            if any(p.startswith(".") for p in parts) or not template.lower().endswith(
+                TEMPLATE_SUFFIXES
+            ):
+                raise refuse(
+                    "only template files beside the template may be included: "
+                    + ", ".join(TEMPLATE_SUFFIXES)
+                )
+            real = os.path.realpath(os.path.join(root, *parts))
+            if os.path.commonpath([real, root]) != root or not real.lower().endswith(
+                TEMPLATE_SUFFIXES
+            ):
+                raise refuse("a link to a file outside the template's directory")
+            if os.path.exists(real) and (
+                not os.path.isfile(real) or os.path.getsize(real) > MAX_TEMPLATE_SIZE
+            ):
+                raise refuse("not a template file of at most 10 MiB")
+            return super().get_source(environment, template)
+
+    return Loader(str(directory))
+
+
+class _UserTemplate:
+    """A user's template, loaded in the sandbox; its errors are one-line usage errors."""
+
+    def __init__(self, path: Path, output: str) -> None:
+        import jinja2
+
+        self.path = path
+        auto = path.suffix.lower() in (".html", ".htm", ".xml", ".j2") and output == "html"
+        env = _environment(auto, _user_loader(path.parent), sandboxed=True)
+        try:
+            self.template = env.get_template(path.name)
+        except jinja2.TemplateSyntaxError as exc:
+            where = f"{exc.filename or path}:{exc.lineno}" if exc.lineno else str(path)
+            raise UsageError(f"{where}: template syntax error: {exc.message}") from None
+        except (jinja2.TemplateError, UnicodeDecodeError, OSError) as exc:
+            raise UsageError(f"{path}: cannot load the template: {_one_line(exc)}") from None
+
+    def render(self, **context: Any) -> str:
+        import jinja2
+        from jinja2.exceptions import SecurityError
+
+        try:
+            return str(self.template.render(**context))
+        except SecurityError as exc:
+            raise UsageError(f"{self._where(exc)}: template refused: {_one_line(exc)}") from None
+        except jinja2.TemplateSyntaxError as exc:  # in a template it includes
+            where = f"{exc.filename or self.path}:{exc.lineno}"
+            raise UsageError(f"{where}: template syntax error: {exc.message}") from None
+        except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            # The template's own mistake: an undefined name, 1/0, "a" + 1, a range too big.
+            raise UsageError(f"{self._where(exc)}: template error: {_one_line(exc)}") from None
+
+    def _where(self, exc: BaseException) -> str:
+        """``FILE:LINE`` of the template line that failed (Jinja2 puts it in the traceback)."""
+        where = str(self.path)
+        directory = os.path.realpath(self.path.parent)
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if not name.endswith(".py") and os.path.realpath(name).startswith(directory):
+                where = f"{name}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return where
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _template(options: FormatOptions) -> Any:
     if options.template:
         path = Path(options.template)
         if not path.is_file():
             raise UsageError(f"{options.template}: no such template file")
-        auto = path.suffix.lower() in (".html", ".htm", ".xml", ".j2") and options.output == "html"
-        env = _environment(auto, jinja2.FileSystemLoader(str(path.parent)))
-        return env.get_template(path.name)
+        return _UserTemplate(path, options.output)
     name = STANDALONE_TEMPLATE if options.standalone else TEMPLATES[options.output]
     return _environment(options.output == "html").get_template(name)
 
@@ -592,12 +718,12 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
     """Render ``records`` (keys assigned) as a publication list; see the module docstring."""
     options = options or FormatOptions()
     options.check()
-    styled = render(
+    styled = render_leaving_out(
         records,
+        lambda some: render(
+            some, options.style, options.locale, engine=options.engine, blocks=options.blocks
+        ),
         options.style,
-        options.locale,
-        engine=options.engine,
-        blocks=options.blocks,
     )
     diagnostics = styled.diagnostics
     pattern = highlight_pattern(options.highlight)
@@ -633,6 +759,69 @@ def format_records(records: Sequence[Record], options: FormatOptions | None = No
     }
     text = _template(options).render(**context)
     return FormatResult(text, diagnostics, ordered, groups)
+
+
+# At most this many trial renderings to find the records an engine fails on.
+MAX_TRIALS = 64
+
+
+def _canary() -> Record:
+    """A record every style can format: when even it fails, the engine is broken, not a record."""
+    from .model import Name, PartialDate
+
+    return Record(
+        type="article-journal",
+        key="bibtoolscanary",
+        title="A title",
+        authors=[Name(family="Doe", given="Jane")],
+        container_title="A journal",
+        issued=PartialDate(2000),
+    )
+
+
+def render_leaving_out(
+    records: Sequence[Record],
+    render_some: Callable[[Sequence[Record]], StyleResult],
+    style: str = "",
+) -> StyleResult:
+    """``render_some(records)``; when the engine fails on the list, the list without the
+    records it fails on, each named in an error (one bad value must not take the page down).
+
+    The culprits are found by bisection (a few renderings per bad record) and
+    the rest is rendered in one run, so numbering and disambiguation are as
+    without them.  A failure no record explains (a missing engine, a bug that
+    hits even a plain record) is raised as it was.
+    """
+    try:
+        return render_some(records)
+    except Exception as exc:
+        first: Exception = exc
+    trials = 0
+
+    def fails(some: Sequence[Record]) -> Exception | None:
+        nonlocal trials
+        if trials >= MAX_TRIALS:
+            raise first
+        trials += 1
+        try:
+            render_some(some)
+        except Exception as exc:
+            return exc
+        return None
+
+    if fails([_canary()]) is not None:
+        raise first
+    bad = [(rec, _one_line(exc)) for rec, exc in find_failing(records, fails, first)]
+    if not bad:  # only a combination of records fails
+        raise first
+    left_out = {id(r) for r, _ in bad}
+    result = render_some([r for r in records if id(r) not in left_out])
+    what = f"the {style} style" if style else "the style"
+    for rec, why in bad:
+        result.diagnostics.error(
+            rec.origin_file, rec.origin_line, f"left out: {what} cannot format it ({why})", rec.key
+        )
+    return result
 
 
 def _page_entry(entry: Entry, options: FormatOptions, pattern: re.Pattern[str] | None) -> PageEntry:
@@ -694,6 +883,8 @@ def load_config(directory: str | Path = ".") -> tuple[dict[str, Any], str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
         table: Any = data
         for part in path_in:
             table = table.get(part, {}) if isinstance(table, dict) else {}

@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from .formats import TextBlock
 
 from .diagnostics import Diagnostics, UsageError
-from .formats.csljson import csl_text
+from .formats.csljson import KINDS, NAME_FLAGS, NAME_PARTS, csl_text
 from .model import Record
 
 CSL_NS = "http://purl.org/net/xbiblio/csl"
@@ -458,15 +458,28 @@ def _style_info(path: str) -> tuple[frozenset[str], bool, bool]:
 _ITEM_KEEP = frozenset({"id", "type", "citation-key", "language"})
 
 
-def prepare_items(items: list[dict[str, Any]], style_path: str) -> list[dict[str, Any]]:
+def prepare_items(
+    items: list[dict[str, Any]],
+    style_path: str,
+    problems: list[tuple[str, str]] | None = None,
+) -> list[dict[str, Any]]:
     """The CSL-JSON items as the engine should see them.
 
     Only the variables the style can print or sort by are kept (the engine
     parses less), and rendering fixes are applied; see :func:`_prepare_item`.
+    A value pandoc would refuse (CSL-JSON read "as is": a date ``[[2020.5]]``,
+    a number for a name) is made one it reads (:func:`_readable`), and
+    ``problems`` gets (item id, what was done) for each.
     """
     used, _, _ = _style_info(style_path)
     keep = used | _ITEM_KEEP
-    return [_prepare_item(item, keep) for item in items]
+    out = []
+    for item in items:
+        found: list[str] = []
+        out.append(_readable(_prepare_item(item, keep), found))
+        if problems is not None:
+            problems.extend((str(item.get("id", "")), p) for p in found)
+    return out
 
 
 # BibTeX's language field names babel/polyglossia languages; CSL engines
@@ -574,6 +587,145 @@ def _prepare_item(item: dict[str, Any], keep: frozenset[str]) -> dict[str, Any]:
     return out
 
 
+# pandoc reads CSL-JSON strictly: one value of the wrong JSON type (a float in
+# date-parts, a number for a name, a list for a title) fails the whole
+# bibliography, and no page is written.  Values bibtools reads "as is" from
+# CSL-JSON reach it unchanged, so they are made readable here.
+_INT_LIMIT = 10**9  # pandoc parses date parts as machine integers
+_DATE_PART = re.compile(r"\s*-?\d{1,9}\s*")
+
+
+def _date_part(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) < _INT_LIMIT:
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < _INT_LIMIT:
+        return int(value)
+    if isinstance(value, str) and _DATE_PART.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "/".join(_as_text(v) for v in value) if value else ""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _parts_text(parts: Any) -> str:
+    """``[[2020.5, 1]]`` -> ``2020.5-1``; ranges joined with ``/``."""
+    if not isinstance(parts, list):
+        return _as_text(parts)
+    return "/".join(
+        "-".join(_as_text(x) for x in p) if isinstance(p, list) else _as_text(p) for p in parts
+    )
+
+
+def _readable_date(value: Any) -> tuple[Any, str]:
+    """(a date pandoc reads, "" or what was changed)."""
+    if isinstance(value, str):
+        return value, ""
+    if not isinstance(value, dict):
+        year = _date_part(value)
+        if year is not None:
+            return {"date-parts": [[year]]}, f"the number {value!r} read as a year"
+        text = _as_text(value)
+        return {"literal": text}, f"not a CSL date; formatted as the text {text!r}"
+    out: dict[str, Any] = {}
+    note = ""
+    parts = value.get("date-parts")
+    if parts is not None:
+        good = isinstance(parts, list) and all(
+            isinstance(p, list) and all(_date_part(x) is not None for x in p) for p in parts
+        )
+        if good:
+            out["date-parts"] = [[_date_part(x) for x in p] for p in parts]
+        else:
+            out["literal"] = _parts_text(parts)
+            note = f"not a CSL date; formatted as the text {out['literal']!r}"
+    for key in ("literal", "raw", "season"):
+        if key in value and key not in out:
+            v = value[key]
+            if isinstance(v, str) or (key == "season" and _date_part(v) is not None):
+                out[key] = v
+            elif v is not None:
+                out[key] = _as_text(v)
+    if value.get("circa") is not None:
+        out["circa"] = value["circa"] if isinstance(value["circa"], bool | str | int) else True
+    return out, note
+
+
+def _readable_names(value: Any) -> tuple[list[dict[str, Any]] | None, str]:
+    names = value if isinstance(value, list) else [value]
+    out: list[dict[str, Any]] = []
+    dropped = 0
+    for name in names:
+        if isinstance(name, str):
+            out.append({"literal": name})
+        elif isinstance(name, dict):
+            clean: dict[str, Any] = {}
+            for k, v in name.items():
+                if k in NAME_PARTS and (isinstance(v, str) or _is_plain_number(v)):
+                    clean[k] = str(v)
+                elif k in NAME_FLAGS and isinstance(v, bool | str | int):
+                    clean[k] = v
+            if clean:
+                out.append(clean)
+            else:
+                dropped += 1
+        else:
+            dropped += 1
+    note = ""
+    if not isinstance(value, list):
+        note = "not a list of names; read as one name"
+    if dropped:
+        note = f"{dropped} name(s) that are not CSL names left out of the formatted entry"
+    return (out or None), note
+
+
+def _is_plain_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _readable(item: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``item`` with every value of a JSON type pandoc reads for its variable.
+
+    Strings pass unchanged, so a well-formed item is returned as it was.
+    """
+    out: dict[str, Any] = {}
+    for var, value in item.items():
+        kind = KINDS.get(var, "")
+        note = ""
+        if var == "type":
+            if not isinstance(value, str):
+                value, note = "document", "not a CSL type; formatted as a document"
+        elif var == "id":
+            if not isinstance(value, str | int) or isinstance(value, bool):
+                value = _as_text(value)
+        elif kind == "date":
+            value, note = _readable_date(value)
+        elif kind == "names":
+            value, note = _readable_names(value)
+        elif kind == "strings":
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                value, note = None, "not a list of strings; left out of the formatted entry"
+        elif isinstance(value, str) or var == MARKER_VARIABLE:
+            pass
+        elif _is_plain_number(value):
+            if not (isinstance(value, int) and abs(value) < _INT_LIMIT):
+                value = str(value)  # floats and huge numbers: pandoc refuses them as numbers
+        else:
+            value, note = None, "not text or a number; left out of the formatted entry"
+        if note:
+            problems.append(f"{var}: {note}")
+        if value is not None:
+            out[var] = value
+    return out
+
+
 # --------------------------------------------------------------------------
 # The CSL engine: pandoc's citeproc
 
@@ -624,6 +776,17 @@ def pandoc_path() -> str:
 _NOCITE_DOC = "---\nnocite: '@*'\n---\n"
 
 
+class PandocError(UsageError):
+    """pandoc refused a list of items (its message, on one line)."""
+
+
+def _pandoc_message(stderr: str, workdir: str) -> str:
+    # pandoc names our temporary file and breaks its message over lines.
+    text = " ".join(stderr.replace(workdir + os.sep, "").split())
+    text = re.sub(r"^Error reading bibliography file \S+: ", "cannot read the items: ", text)
+    return text[:500] or "no message"
+
+
 def _run_pandoc(
     items: list[dict[str, Any]], style_path: str, locale: str, workdir: str, tag: str
 ) -> list[dict[str, Any]]:
@@ -649,7 +812,7 @@ def _run_pandoc(
         args, input=_NOCITE_DOC, capture_output=True, text=True, encoding="utf-8", check=False
     )
     if proc.returncode != 0:
-        raise UsageError(f"pandoc failed: {proc.stderr.strip()[:500]}")
+        raise PandocError(f"pandoc failed: {_pandoc_message(proc.stderr, workdir)}")
     doc = json.loads(proc.stdout)
     for block in doc.get("blocks", []):
         if block.get("t") == "Div" and block["c"][0][0] == "refs":
@@ -907,6 +1070,78 @@ def _ancestor(node: ET.Element, maybe: ET.Element, parent: dict[ET.Element, ET.E
     return node is maybe
 
 
+def find_failing(
+    items: Sequence[Any], fails: Callable[[Sequence[Any]], Exception | None], error: Exception
+) -> list[tuple[Any, Exception]]:
+    """The items on which ``fails`` (a trial run: its error, or None) fails alone.
+
+    ``items`` failed as a whole with ``error``; bisection takes a few trials
+    per bad item.  In the order of ``items``; empty when only a combination
+    of items fails.
+    """
+    found: list[tuple[Any, Exception]] = []
+    pending: list[tuple[list[Any], Exception]] = [(list(items), error)]
+    while pending:
+        some, exc = pending.pop()
+        if len(some) == 1:
+            found.append((some[0], exc))
+            continue
+        mid = len(some) // 2
+        for half in (some[:mid], some[mid:]):
+            half_exc = fails(half)
+            if half_exc is not None:
+                pending.append((half, half_exc))
+    order = {id(item): i for i, item in enumerate(items)}
+    return sorted(found, key=lambda f: order[id(f[0])])
+
+
+# An item every style formats: when pandoc refuses even this, the style or
+# pandoc is broken, not an item.
+_CANARY = {
+    "id": "bibtools-canary",
+    "type": "article-journal",
+    "title": "A title",
+    "author": [{"family": "Doe", "given": "Jane"}],
+    "container-title": "A journal",
+    "issued": {"date-parts": [[2000]]},
+    MARKER_VARIABLE: MARKER,
+}
+
+
+def _run_pandoc_leaving_out(
+    items: list[dict[str, Any]],
+    style_path: str,
+    locale: str,
+    workdir: str,
+    tag: str,
+    failures: list[tuple[dict[str, Any], str]],
+) -> list[dict[str, Any]]:
+    """:func:`_run_pandoc`; when pandoc refuses the list, the list without the items it
+    refuses alone (added to ``failures`` with pandoc's message)."""
+    try:
+        return _run_pandoc(items, style_path, locale, workdir, tag)
+    except PandocError as exc:
+        first: PandocError = exc
+    trials = iter(range(10**9))
+
+    def fails(some: Sequence[dict[str, Any]]) -> Exception | None:
+        try:
+            _run_pandoc(list(some), style_path, locale, workdir, f"{tag}-{next(trials)}")
+        except PandocError as exc:
+            return exc
+        return None
+
+    if fails([_CANARY]) is not None:
+        raise first
+    bad = find_failing(items, fails, first)
+    if not bad:  # only together do they fail: nothing to leave out
+        raise first
+    left_out = {id(item) for item, _ in bad}
+    failures.extend((item, str(exc)) for item, exc in bad)
+    rest = [item for item in items if id(item) not in left_out]
+    return _run_pandoc(rest, style_path, locale, workdir, tag) if rest else []
+
+
 def render_csl(
     items: list[dict[str, Any]],
     style_path: str,
@@ -914,29 +1149,40 @@ def render_csl(
     *,
     split: bool | None = None,
     workers: int | None = None,
+    failures: list[tuple[dict[str, Any], str]] | None = None,
 ) -> list[tuple[str, str, tuple[Inline, ...]]]:
     """(id, label, body) per item, in the style's bibliography order.
 
     ``split`` forces (True) or forbids (False) the parallel split; by
     default it is used for long lists of styles that disambiguate and do not
-    number their entries.
+    number their entries.  An item pandoc refuses is left out and, with
+    ``failures``, reported there with pandoc's message; without it the
+    error is raised.
     """
     _, numbered, disambiguates = _style_info(style_path)
     if split is None:
         split = len(items) > SPLIT_THRESHOLD and disambiguates and not numbered
     items = [{**item, MARKER_VARIABLE: MARKER} for item in items]
+
+    def run(
+        items: list[dict[str, Any]], style: str, locale: str, work: str, tag: str
+    ) -> list[dict[str, Any]]:
+        if failures is None:
+            return _run_pandoc(items, style, locale, work, tag)
+        return _run_pandoc_leaving_out(items, style, locale, work, tag, failures)
+
     with tempfile.TemporaryDirectory(prefix="bibtools-") as work:
         styled = os.path.join(work, "style.csl")
         Path(styled).write_text(_pandoc_style(style_path), encoding="utf-8")
         if not split:
-            return [_entry_from_div(d) for d in _run_pandoc(items, styled, locale, work, "all")]
+            return [_entry_from_div(d) for d in run(items, styled, locale, work, "all")]
         sorter = os.path.join(work, "sort.csl")
         Path(sorter).write_text(_sort_only_style(style_path), encoding="utf-8")
         chunks = _chunks(items, CHUNK_SIZE)
         jobs: list[tuple[list[dict[str, Any]], str, str]] = [(items, sorter, "sort")]
         jobs += [(chunk, styled, str(i)) for i, chunk in enumerate(chunks)]
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-            results = list(pool.map(lambda j: _run_pandoc(j[0], j[1], locale, work, j[2]), jobs))
+            results = list(pool.map(lambda j: run(j[0], j[1], locale, work, j[2]), jobs))
         order = [_entry_from_div(d)[0] for d in results[0]]
         rendered = {e[0]: e for divs in results[1:] for e in map(_entry_from_div, divs)}
         return [rendered[key] for key in order if key in rendered]
@@ -952,12 +1198,25 @@ def _csl_entries(
     diagnostics.extend(written.diagnostics)
     items = json.loads(written.text) if written.text.strip() else []
     by_id = {str(item["id"]): rec for item, rec in zip(items, records, strict=True)}
-    prepared = prepare_items(items, spec.path)
+    problems: list[tuple[str, str]] = []
+    prepared = prepare_items(items, spec.path, problems)
     _, numbered, _ = _style_info(spec.path)
     result = StyleResult(diagnostics=diagnostics, numbered=numbered)
-    for key, label, body in render_csl(prepared, spec.path, locale):
+    failures: list[tuple[dict[str, Any], str]] = []
+    for key, label, body in render_csl(prepared, spec.path, locale, failures=failures):
         rec = by_id.get(key)
         result.entries.append(Entry(rec.key if rec else key, body, label, rec))
+
+    def report(ident: str, message: str, error: bool = False) -> None:
+        rec = by_id.get(ident)
+        where = (rec.origin_file, rec.origin_line) if rec else ("<input>", 0)
+        add = diagnostics.error if error else diagnostics.warn
+        add(*where, message, rec.key if rec else ident)
+
+    for ident, problem in problems:
+        report(ident, problem)
+    for item, why in failures:
+        report(str(item.get("id", "")), f"left out: {why}", error=True)
     return result
 
 

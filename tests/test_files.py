@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
 from bibtools.diagnostics import InputError
-from bibtools.files import decode, read_input, write_atomic
+from bibtools.files import OutputError, decode, read_bytes, read_input, same_file, write_atomic
 
 FIX = Path(__file__).parent / "fixtures" / "bibtex"
 
@@ -71,10 +72,54 @@ def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     target.write_text("old\n")
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match=r"refs\.bib: cannot write \(No space left on device"):
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["refs.bib"]
+
+
+def test_write_atomic_follows_a_symbolic_link_and_keeps_it(tmp_path):
+    real = tmp_path / "real" / "refs.bib"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "link.bib"
+    link.symlink_to(real)
+    write_atomic(link, "new\n")
+    assert link.is_symlink() and real.read_text() == "new\n"
+    # The temporary file was made beside the real file (one file system), and is gone.
+    assert sorted(p.name for p in real.parent.iterdir()) == ["refs.bib"]
+
+
+def test_write_atomic_refuses_a_directory_in_one_line(tmp_path):
+    with pytest.raises(OutputError, match=r"^\S+: is a directory$"):
+        write_atomic(tmp_path, "x")
+
+
+def test_read_bytes_reads_files_whose_size_the_kernel_does_not_know():
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("no /proc")
+    assert read_bytes("/proc/self/status").startswith(b"Name:")  # st_size is 0
+
+
+def test_read_bytes_checks_the_size_before_reading(tmp_path, monkeypatch):
+    big = tmp_path / "big.bib"
+    with open(big, "wb") as fh:
+        fh.truncate(3 * 1024**3)  # 3 GiB of nothing on disk: refused without reading it
+    with pytest.raises(InputError, match="larger than the input limit of 1 GiB"):
+        read_bytes(str(big))
+    monkeypatch.setenv("BIBTOOLS_MAX_INPUT", "2")
+    with pytest.raises(InputError, match="larger than the input limit of 2 bytes"):
+        read_bytes(str(FIX / "bibtexparser" / "bibtexparser_gbk_test.bib"))
+
+
+def test_same_file_sees_links_and_inodes(tmp_path):
+    a = tmp_path / "a.bib"
+    a.write_text("x")
+    (tmp_path / "soft.bib").symlink_to(a)
+    os.link(a, tmp_path / "hard.bib")
+    assert same_file(a, tmp_path / "soft.bib") and same_file(a, tmp_path / "hard.bib")
+    assert same_file(tmp_path / "new.bib", tmp_path / "sub" / ".." / "new.bib")
+    assert not same_file(a, tmp_path / "new.bib")

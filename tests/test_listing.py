@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bibtools.formats import ReadOptions, listing
 from bibtools.formats.listing import CATEGORIES, split_title_authors
@@ -240,3 +244,93 @@ def test_extra_lines_after_the_abstract_are_joined_with_a_warning():
 def test_sniff():
     assert listing.sniff("\n\nCLApr 24, 2022Code\nx")
     assert not listing.sniff("@article{x,}")
+
+
+# --------------------------------------------------------------------------
+# Hostile sizes (issue 13, item 10): the reader is linear in a line's length.
+
+
+def _glue_split_reference(word: str) -> int | None:
+    """The first implementation: every tail tested afresh (right, but quadratic)."""
+    for i in range(1, len(word)):
+        if word[i].isupper() and not word[i - 1].isspace() and listing.is_given_token(word[i:]):
+            return i
+    return None
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="AaBbÉéǅ-'\u2019._1 ", max_size=16))
+def test_glue_split_finds_the_same_split_as_testing_every_tail(word: str) -> None:
+    assert listing._glue_split(word) == _glue_split_reference(word)
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["RLVRChuanyu", "TrainingJean-Luc", "NERO'Brien", "ScanJ.R.", "Scan\u00c5sa", "ABCD", "x"],
+)
+def test_glue_split_on_real_shapes(word: str) -> None:
+    assert listing._glue_split(word) == _glue_split_reference(word)
+
+
+def _argument_volume(text: str) -> int:
+    """Characters handed to the listing reader's own functions while it reads ``text``.
+
+    Work counted, not timed: a reader that tests every tail of a long word
+    (``word[i:]`` for each ``i``) hands over a quadratic number of characters.
+    """
+    total = 0
+    code_file = listing.__file__
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal total
+        if event == "call" and frame.f_code.co_filename == code_file:
+            code = frame.f_code
+            for name in code.co_varnames[: code.co_argcount]:
+                value = frame.f_locals.get(name)
+                if isinstance(value, str):
+                    total += len(value)
+
+    sys.setprofile(profile)
+    try:
+        result = read(text)
+    finally:
+        sys.setprofile(None)
+    assert len(result.records) == 1, result.diagnostics
+    return total
+
+
+# Title shapes that made the first reader quadratic: many capitals (each a
+# candidate start of the given name), initials, hyphens, apostrophes.
+LONG_TITLES = {
+    "capitals": lambda n: "AbCd" * (n // 4),
+    "initials": lambda n: "A." * (n // 2),
+    "hyphens": lambda n: "Ab-" * (n // 3) + "Ab",
+    "apostrophes": lambda n: "O'B" * (n // 3),
+    "upper case": lambda n: "A" * n,
+}
+
+
+def _listing_with_title(title: str) -> str:
+    return f"CLApr 24, 2022\n{title}Chuanyu Qin, Bo Li\nAn abstract.\n"
+
+
+@pytest.mark.parametrize("shape", LONG_TITLES)
+def test_reading_a_long_title_line_is_linear_work(shape: str) -> None:
+    make = LONG_TITLES[shape]
+    small = _argument_volume(_listing_with_title(make(2_000)))
+    large = _argument_volume(_listing_with_title(make(20_000)))
+    assert large <= 12 * small, (small, large)  # 10x the line: about 10x the work
+
+
+def test_the_work_counter_sees_a_quadratic_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "_glue_split", _glue_split_reference)
+    small = _argument_volume(_listing_with_title(LONG_TITLES["capitals"](2_000)))
+    large = _argument_volume(_listing_with_title(LONG_TITLES["capitals"](20_000)))
+    assert large > 50 * small, (small, large)
+
+
+def test_many_authors_are_read_in_linear_work() -> None:
+    line = "A TitleAnn Lee" + ", Bo Li" * 2_000
+    small = _argument_volume(f"CLJan 3, 2024\n{line}\nx\n")
+    large = _argument_volume(f"CLJan 3, 2024\n{line + ', Bo Li' * 18_000}\nx\n")
+    assert large <= 12 * small, (small, large)

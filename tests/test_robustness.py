@@ -620,10 +620,11 @@ def test_unbalanced_braces_through_the_cli(tmp_path: Path) -> None:
     source = tmp_path / "open.bib"
     source.write_text("@article{open,\n  title = {" + "{" * DEEP + "Open\n}\n", "utf-8")
     result = CliRunner().invoke(main, ["convert", str(source), "-t", "csljson"])
-    assert result.exit_code == 1, result.output  # finished; a record was skipped
-    [line] = result.stderr.splitlines()
+    assert result.exit_code == 2, result.output  # its one record was skipped: nothing left
+    line, summary = result.stderr.splitlines()
     assert line.startswith(f"{source}:1: error: ") and "unbalanced" in line, line
-    assert json.loads(result.stdout) == []
+    assert summary == "bibtools: error: no record could be read (1 skipped, see above); nothing written"
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize("fmt", ["csljson", "ris"])

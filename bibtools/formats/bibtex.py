@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
 from ..ids import clean_doi
+from ..limits import MAX_VALUE
 from ..markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
 from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapshot
 from ..names import format_bibtex_names, parse_bibtex_names
@@ -258,11 +259,11 @@ def _split_concat(raw: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-# The longest value a field or macro may reach, and the most text macros may
-# expand to in one file.  BibTeX bounds its strings too; without a bound, 40
-# @strings each doubling the last (a 1 KB file) would need terabytes, and a
-# thousand fields each using a 16 MB macro would need 16 GB.
-MAX_VALUE = 16 * 1024 * 1024
+# The longest value a field or macro may reach (shared by every reader, from
+# bibtools.limits), and the most text macros may expand to in one file.
+# BibTeX bounds its strings too; without a bound, 40 @strings each doubling
+# the last (a 1 KB file) would need terabytes, and a thousand fields each
+# using a 16 MB macro would need 16 GB.
 MAX_EXPANSION = 64 * 1024 * 1024
 
 

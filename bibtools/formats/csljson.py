@@ -68,6 +68,7 @@ from typing import Any
 from ..dates import parse_iso
 from ..diagnostics import Diagnostics
 from ..keys import base_key
+from ..limits import MAX_VALUE, value_too_long
 from ..markup import from_csl, from_latex, to_csl, to_plain
 from ..model import CSL_TYPES, CodeLink, Name, PartialDate, Record
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
@@ -586,6 +587,12 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         last = pos
         result.detected += 1
         reader = _ItemReader(source, line, index, result.diagnostics)
+        end = entries[index + 1][1] if index + 1 < len(entries) else len(text)
+        if end - pos > MAX_VALUE:  # only an item that long can hold a value that long
+            longest = _longest_string(item)
+            if longest > MAX_VALUE:
+                reader.error(f"{value_too_long(longest)}; skipped")
+                continue
         if check_surrogates:
             item, changed = _replace_surrogates(item)
             if changed:
@@ -598,6 +605,22 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         if record is not None:
             result.records.append(record)
     return result
+
+
+def _longest_string(value: Any) -> int:
+    """The length of the longest string (value or key) anywhere in ``value``; no recursion."""
+    longest = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            longest = max(longest, len(v))
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return longest
 
 
 def _text_value(value: Any) -> str | None:

@@ -28,6 +28,7 @@ import re
 
 from ..dates import MONTHS, resolve_yearless
 from ..diagnostics import Diagnostics
+from ..limits import MAX_VALUE, value_too_long
 from ..markup import from_latex, from_plain
 from ..model import CodeLink, Name, PartialDate, Record
 from ..names import parse_plain_name
@@ -142,10 +143,75 @@ class SplitError(ValueError):
     pass
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+_APOSTROPHES = "'\u2019"
+
+
 def _glue_split(word: str) -> int | None:
-    """Where the given name starts inside the glued word: the longest valid tail."""
-    for i in range(1, len(word)):
-        if word[i].isupper() and not word[i - 1].isspace() and is_given_token(word[i:]):
+    """Where the given name starts inside the glued word: the longest valid tail.
+
+    The first ``i`` with ``word[i]`` upper case and ``is_given_token(word[i:])``,
+    found in one pass (a title glued to its author can be a single 400 KB
+    "word"; testing every tail would take time quadratic in it).  A tail's
+    hyphen-separated parts after the one ``i`` falls in are the word's own, so
+    they are checked once; inside that part, tables built right to left say in
+    constant time whether ``word[i:end]`` is an initial chain (``J.R.``) or a
+    capitalised word with its apostrophe pieces (``O'Brien``).
+    """
+    n = len(word)
+    if n < 2:
+        return None
+    # next_upper[k] / next_lower[k]: the first index >= k whose character is
+    # upper (or title) case / lower case; as str.islower() sees them.
+    next_upper = [n] * (n + 1)
+    next_lower = [n] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        c = word[k]
+        next_upper[k] = k if c.istitle() else next_upper[k + 1]
+        next_lower[k] = k if c.islower() else next_lower[k + 1]
+
+    def is_lower(start: int, end: int) -> bool:  # word[start:end].islower()
+        return end > start and next_upper[start] >= end and next_lower[start] < end
+
+    valid = [False] * n  # valid[i]: word[i:] is a given token (for upper-case word[i])
+    later_parts_ok = True  # every hyphen part right of the current one is a name part
+    end = n
+    while end >= 0:
+        start = word.rfind("-", 0, end) + 1
+        if later_parts_ok:
+            # Right to left through the part: initial chains, and for each
+            # apostrophe whether the pieces after it may end a name.
+            initial = [False] * (end - start + 2)
+            pieces_ok = True  # the pieces after the next apostrophe right of k
+            apostrophe = end  # that apostrophe (end: none)
+            for k in range(end - 1, start - 1, -1):
+                c = word[k]
+                if c in _APOSTROPHES:
+                    piece = word[k + 1 : apostrophe]
+                    pieces_ok = (
+                        pieces_ok
+                        and bool(piece)
+                        and (
+                            piece.islower()
+                            or (piece[0].isupper() and (len(piece) == 1 or piece[1:].islower()))
+                        )
+                    )
+                    apostrophe = k
+                    continue
+                initial[k - start] = (
+                    k + 1 < end
+                    and word[k + 1] == "."
+                    and bool(_LETTER.match(c))
+                    and (k + 2 == end or initial[k + 2 - start])
+                )
+                if c.isupper():
+                    cap_word = pieces_ok and (apostrophe == k + 1 or is_lower(k + 1, apostrophe))
+                    valid[k] = cap_word or initial[k - start]
+        part = word[start:end]
+        later_parts_ok = later_parts_ok and _is_name_part(part, family=False)
+        end = start - 1
+    for i in range(1, n):
+        if valid[i] and not word[i - 1].isspace():
             return i
     return None
 
@@ -171,11 +237,12 @@ def split_title_authors(line: str) -> tuple[str, list[str], bool, list[str]]:
     last = re.split(r"\s+(?:and|&)\s+", segments[-1])
     if len(last) > 1 and all(is_clean_name(p) for p in last[1:]):
         segments = segments[:-1] + last
-    names: list[str] = []
+    names: list[str] = []  # right to left, reversed below
     idx = len(segments) - 1
     while idx > 0 and is_clean_name(segments[idx]):
-        names.insert(0, segments[idx])
+        names.append(segments[idx])
         idx -= 1
+    names.reverse()
     glued = segments[idx]
     title_head = ", ".join(segments[:idx])
     words = glued.split(" ")
@@ -316,6 +383,14 @@ def read(text: str, options: ReadOptions) -> ReadResult:
                 "record has no header line (category and date); skipped",
             )
             extra_lines = []
+        too_long = max(
+            (len(body[1]), body[0]),
+            (len(abstract[1]) + sum(len(t) + 1 for _, t in extra_lines), abstract[0]),
+        )
+        if too_long[0] > MAX_VALUE:
+            message = f"{value_too_long(too_long[0])}; record skipped"
+            diags.error(options.source, too_long[1], message)
+            continue
         if extra_lines:
             diags.warn(
                 options.source,

@@ -47,6 +47,7 @@ from urllib.parse import quote
 from ..dates import is_valid, parse_month
 from ..diagnostics import Diagnostics
 from ..ids import clean_doi
+from ..limits import MAX_VALUE, value_too_long
 from ..markup import from_plain, to_plain
 from ..model import CodeLink, Name, PartialDate, Record
 from ..names import parse_plain_name
@@ -244,6 +245,10 @@ class _RawRecord:
     line: int
     fields: list[_Field] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # (line, tag, length) of a value past MAX_VALUE: the record is refused,
+    # and the value is not kept (a 200 MB abstract would need gigabytes).
+    too_long: tuple[int, str, int] | None = None
+    size: int = 0  # characters of the last field so far
 
 
 def _collapsed(value: str) -> str:
@@ -270,6 +275,14 @@ def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecor
     stray_reported = False
     for number, raw in enumerate(_NEWLINE.split(text), start=1):
         line = raw.lstrip("\ufeff")
+        if len(line) > MAX_VALUE:
+            # Only its tag is looked at: matching would copy the value.
+            if current is not None and current.too_long is None:
+                head = _TAG_LINE.match(line[:8])
+                tag = head.group(1) if head else current.fields[-1].tag
+                start = head.start(2) if head and head.group(2) is not None else 0
+                current.too_long = (number, tag, len(line) - start)
+            continue
         match = _TAG_LINE.match(line)
         tag = match.group(1) if match else ("ER" if _BARE_ER.match(line) else "")
         value = (match.group(2) or "").strip() if match else ""
@@ -292,8 +305,14 @@ def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecor
                 stray_reported = True
         elif tag:
             current.fields.append(_Field(tag, [value] if value else [], number))
-        elif line.strip():
-            current.fields[-1].lines.append(line.strip())
+            current.size = len(value)
+        elif line.strip() and current.too_long is None:  # (a refused record keeps no text)
+            last = current.fields[-1]
+            last.lines.append(line.strip())
+            current.size += len(line)
+            if current.size > MAX_VALUE:
+                current.too_long = (last.line, last.tag, current.size)
+                last.lines.clear()
     if current is not None:
         current.warnings.append("no ER at end of input; record accepted")
         records.append(current)
@@ -312,6 +331,12 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     raw_records = _split_records(text, options.source, result.diagnostics)
     result.detected = len(raw_records)
     for raw in raw_records:
+        if raw.too_long is not None:
+            line, tag, length = raw.too_long
+            key = next((f.value for f in raw.fields if f.tag == "ID"), "")
+            message = f"field {tag}: {value_too_long(length)}; record skipped"
+            result.diagnostics.error(options.source, line, message, key)
+            continue
         record = _build(raw, options.source, result.diagnostics)
         if record is not None:
             result.records.append(record)
