@@ -141,6 +141,18 @@ def test_unknown_types_keep_journal():
     assert out.startswith("@map{k,") and "journal = {J}" in out and "booktitle" not in out
 
 
+def test_percent_comments_inside_entries_are_read_as_biber_reads_them():
+    result = read_inputs([str(TEXLIVE / "biblatex-iso690-examples.bib")])
+    assert not result.diagnostics.errors
+    recs = {r.key: r for r in result.records}
+    assert recs["dewachter2006macro"].issn == "0022-2879, 1538-4616"
+    assert recs["macbeth1948welles"].publisher == "Republic Pictures"
+    assert any("read as comments" in d.message for d in result.diagnostics)
+    out = write(result.records, "bibtex", result.write_options()).text
+    assert "% ISSN (ISSN-L), e-ISSN" not in out
+    assert "  issn      = {0022-2879, 1538-4616}," in out
+
+
 # --------------------------------------------------------------------------
 # Class 3: entry types the reader does not know
 

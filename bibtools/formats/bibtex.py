@@ -721,11 +721,40 @@ def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     return "".join(pieces), found
 
 
-# A "%" line between two fields of an entry: biber reads it as a comment,
-# bibtex stops reading the entry there (keeping the fields before it), and
-# bibtexparser's splitter loses the whole entry.  Read as biber does.
+# A "%" line between two fields of an entry, or a "%" comment after a field
+# ("issn = {...},% e-ISSN"): biber reads it as a comment, bibtex stops
+# reading the entry there (keeping the fields before it), and bibtexparser's
+# splitter loses the whole entry.  Read as biber does.
 _PERCENT_LINE = re.compile(r"^[ \t]*%.*$", re.M)
 _FIELD_START = re.compile(r"\s*(?:[^\s{}\"#%'(),=]+\s*=|[})])")
+_FIELD_HEAD = re.compile(r"\s*[^\s{}\"#%'(),=]+\s*=\s*")
+
+
+def _trailing_comment(line: str) -> int:
+    """Where a "%" comment after a whole field on this line starts, or -1."""
+    head = _FIELD_HEAD.match(line)
+    if head is None:
+        return -1
+    at = line.find("%", head.end())
+    while at >= 0:
+        if line[at - 1] != "\\":
+            value = line[head.end() : at].rstrip().removesuffix(",").rstrip()
+            if value and _complete_value(value):
+                return at
+        at = line.find("%", at + 1)
+    return -1
+
+
+def _complete_value(value: str) -> bool:
+    """A whole field value: braces that balance, quotes that close, macros and numbers."""
+    if not _balanced(value):
+        return False
+    return all(
+        (p.startswith("{") and p.endswith("}"))
+        or (len(p) > 1 and p.startswith('"') and p.endswith('"'))
+        or re.fullmatch(r"[^\s{}\"#%'(),=]+", p) is not None
+        for p in _split_concat(value)
+    )
 
 
 def _field_comments(text: str) -> tuple[str, list[int]]:
@@ -742,19 +771,27 @@ def _field_comments(text: str) -> tuple[str, list[int]]:
         if has:
             last = line
     emptied: list[int] = []
+    cut: dict[int, int] = {}  # line index -> where its trailing comment starts
     following = ""
     for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         if content[i]:
+            if "%" in line and _FIELD_START.match(following):
+                at = _trailing_comment(line)
+                if at >= 0:
+                    cut[i] = at
             following = line
         elif line.lstrip().startswith("%") and (
             before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(following)
         ):
             emptied.append(i + 1)
-    if not emptied:
+    if not emptied and not cut:
         return text, []
     for number in emptied:
         lines[number - 1] = ""
+    for i, at in cut.items():
+        lines[i] = lines[i][:at].rstrip()
+        emptied.append(i + 1)
     return "\n".join(lines), sorted(emptied)
 
 
@@ -777,8 +814,8 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         diags.warn(
             source,
             commented[0],
-            f"{len(commented)} '%' line(s) between the fields of entries read as comments, "
-            "as biber reads them (bibtex stops reading an entry there); they are not written",
+            f"{len(commented)} '%' comment(s) between or after the fields of entries read as "
+            "comments, as biber reads them (bibtex stops reading an entry there); not written",
         )
     for block in split(text, gaps=True):
         if isinstance(block, EntryBlock):
