@@ -30,11 +30,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes.arxiv_server import FakeArxiv, Paper  # noqa: E402
 
-from bibtools.enrich import Outcome, enrich  # noqa: E402
+from bibtools.changes import Outcome  # noqa: E402
+from bibtools.enrich import enrich  # noqa: E402
 from bibtools.http import HttpClient  # noqa: E402
 from bibtools.model import Record  # noqa: E402
-from bibtools.names import parse_plain_name  # noqa: E402
 from bibtools.sources.arxiv import ArxivClient  # noqa: E402
+from bibtools.text.names import parse_plain_name  # noqa: E402
 
 WORDS = [
     "sparse",

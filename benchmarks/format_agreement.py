@@ -78,7 +78,7 @@ sys.path.insert(0, str(ROOT))
 
 from bibtools import style  # noqa: E402
 from bibtools.convert import read_file, write  # noqa: E402
-from bibtools.keys import assign_keys  # noqa: E402
+from bibtools.text.keys import assign_keys  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "citeproc_js"
 BENCH = Path("/work/shared/data/bench/real_10k.bib")

@@ -40,7 +40,7 @@ from test_published import build_corpus  # noqa: E402
 
 from bibtools.enrich import enrich  # noqa: E402
 from bibtools.http import HttpClient  # noqa: E402
-from bibtools.published import is_preprint  # noqa: E402
+from bibtools.preprint import is_preprint  # noqa: E402
 
 
 def main() -> None:

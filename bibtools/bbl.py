@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .markup import ACCENT_SYMBOLS, ACCENT_WORDS, LOGOS, from_latex, math_to_text
 from .style import Inline, Node, normalize_inlines, plain_text, safe_href
+from .text.markup import ACCENT_SYMBOLS, ACCENT_WORDS, LOGOS, from_latex, math_to_text
 
 # Items: numbered ([1]), alpha-labelled ([Knu84]) or author-year (no label).
 NUMERIC, ALPHA, AUTHOR_YEAR = "numeric", "alpha", "author-year"

@@ -551,7 +551,7 @@ def enrich(
 
     from .convert import output_format, read_inputs
     from .files import write_atomic
-    from .keys import assign_keys
+    from .text.keys import assign_keys
 
     _guard_outputs([None if dry_run else output, report], inputs, force)
     result = read_inputs(list(inputs), from_format, as_of=as_of)
@@ -673,8 +673,8 @@ def links(
     from .convert import read_inputs
     from .diagnostics import UsageError
     from .files import write_atomic
-    from .keys import assign_keys
     from .links import DEFAULT_FAIL_ON, exit_status, parse_fail_on, render_json, render_markdown
+    from .text.keys import assign_keys
 
     statuses = parse_fail_on(fail_on) if fail_on else DEFAULT_FAIL_ON
     fmt = report_format
@@ -783,7 +783,7 @@ def build(
     if dedupe:
         _dedupe(result, quiet)
     not_enriched = 0
-    from .keys import assign_keys
+    from .text.keys import assign_keys
 
     # One set of keys for the three files, the pages and the link report.
     key_diags = assign_keys(result.records, rekey=rekey)
@@ -1179,8 +1179,8 @@ def format_command(
 
     from .convert import read_inputs
     from .files import read_input, write_atomic
-    from .keys import assign_keys
     from .pages import code_status_from_report, format_records
+    from .text.keys import assign_keys
 
     options = _format_options(
         style=style,

@@ -165,7 +165,7 @@ def write(
     module = get_format(fmt)
     if not hasattr(module, "write"):
         raise UsageError(f"{format} is an input format only")
-    from .keys import new_keys
+    from .text.keys import new_keys
 
     # A BibTeX file keeps a repeated key as it was: bibtex and biber use the
     # first entry, and renaming the second would print an entry they skip.
@@ -288,7 +288,7 @@ _PART_TYPES = {"paper-conference", "chapter", "entry-encyclopedia", "entry-dicti
 def _parent_booktitle(parent: Record) -> str:
     """BibTeX copies the parent's booktitle field; BibLaTeX maps its title."""
     if parent.extra_format == "bibtex" and "booktitle" in parent.extra:
-        from .markup import from_latex
+        from .text.markup import from_latex
 
         return from_latex(parent.extra["booktitle"])
     return parent.title or parent.container_title

@@ -29,12 +29,12 @@ duplicate-entry check); :func:`merge_group` merges one group.
   resolver or publisher URL prefixes and LaTeX escapes ignored: :func:`clean_doi`;
   arXiv's own DOIs ``10.48550/arXiv.X`` count as arXiv ids, not DOIs);
 * the same arXiv id, any version (``1706.03762v5`` is ``1706.03762``; the
-  id is found where :func:`bibtools.sources.arxiv.id_from_record` finds it:
+  id is found where :func:`bibtools.ids.arxiv_from_record` finds it:
   ``eprint``, an arxiv.org URL, an arXiv DOI, ``arXiv:X`` in the journal);
 * the same normalised title AND at least one author (by family name, editors
   when there are no authors) in common AND years at most one apart.  "The
   same title" (:func:`same_title`) allows a few character edits
-  (:mod:`bibtools.matching`), but numbers, Roman numerals, negations and
+  (:mod:`bibtools.text.matching`), but numbers, Roman numerals, negations and
   short words that are not stopwords ("RL", "hz", "GAN") must agree.  A title
   alone never merges, and neither does a title contained in a longer one
   ("Learning to Rank" vs "Learning to Rank Fairly").
@@ -84,7 +84,7 @@ order (except for the key):
 ``keep_apart`` (``merge --keep-apart A,B``) vetoes groups: the records with
 those keys end in different groups, whatever the rules say.
 
-:func:`merge` then gives every record a unique key (:func:`bibtools.keys.
+:func:`merge` then gives every record a unique key (:func:`bibtools.text.keys.
 assign_keys`, so an output written by :func:`bibtools.convert.write` keeps
 them) and builds the old -> new key map from every input key that no
 longer exists.  A key that names different entries in two inputs (not
@@ -104,32 +104,25 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .changes import Change, display
 from .diagnostics import Diagnostics
-from .enrich import Change
-from .ids import clean_doi, normalize_doi
-from .keys import STOPWORDS, assign_keys, base_key
-from .markup import to_plain
-from .matching import author_overlap, normalize_title, title_contains, title_distance
+from .ids import arxiv_key, normalize_doi
 from .model import CodeLink, Name, PartialDate, Record
+from .preprint import is_preprint_venue
+from .text.keys import STOPWORDS, assign_keys, base_key
+from .text.matching import author_overlap, normalize_title, title_contains, title_distance
 
 __all__ = [
     "DuplicateGroup",
     "Duplicates",
     "MergeResult",
-    "clean_doi",
     "describe",
     "find_duplicates",
     "merge",
     "merge_group",
-    "normalize_doi",
-    "record_arxiv_id",
     "same_title",
 ]
 
-# Containers that are preprint servers, not venues.
-_PREPRINT_VENUE = re.compile(
-    r"\b(?:arxiv|corr|biorxiv|medrxiv|chemrxiv|preprints?|e-?prints?)\b", re.I
-)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
 # Types that are publications in their own right when they carry a publisher.
 _SELF_PUBLISHED_TYPES = frozenset(
@@ -193,25 +186,9 @@ _SPECIAL = frozenset(
 # Identifiers
 
 
-def record_arxiv_id(record: Record) -> str:
-    """The record's arXiv id without version (``1706.03762``), or ``""``."""
-    from .sources.arxiv import id_from_record  # lazily: it pulls in the HTTP layer
-
-    try:
-        found = id_from_record(record)
-    except (ValueError, TypeError):  # hostile extra values
-        return ""
-    return found.id.lower() if found is not None else ""
-
-
 def _published_doi(record: Record) -> str:
     doi = normalize_doi(record.doi)
     return "" if not doi or _ARXIV_DOI.match(doi) else doi
-
-
-def is_preprint_venue(container: str) -> bool:
-    """Is this container title a preprint server (``arXiv preprint arXiv:...``, ``CoRR``)?"""
-    return bool(_PREPRINT_VENUE.search(to_plain(container)))
 
 
 def venue_score(record: Record) -> int:
@@ -289,7 +266,7 @@ class _Facts:
 
 def _facts(record: Record) -> _Facts:
     doi = normalize_doi(record.doi)
-    arxiv = record_arxiv_id(record)  # an arXiv DOI in ``doi`` is found here too
+    arxiv = arxiv_key(record)  # an arXiv DOI in ``doi`` is found here too
     if _ARXIV_DOI.match(doi):
         doi = ""
     title = normalize_title(record.title) if record.title else ""
@@ -315,7 +292,7 @@ def _title_words(title: str) -> set[str]:
 def titles_compatible(a: str, b: str) -> bool:
     """Loose agreement of two normalised titles: the guard on identifier matches.
 
-    True when either is empty, they match (:func:`bibtools.matching.title_distance`),
+    True when either is empty, they match (:func:`bibtools.text.matching.title_distance`),
     one contains the other, or at least half the words of the shorter are in the longer.
     """
     if not a or not b or same_title(a, b):
@@ -407,7 +384,7 @@ def _short_words(title: str) -> set[str]:
 
 
 def same_title(a: str, b: str) -> bool:
-    """Two normalised titles of one paper: :func:`bibtools.matching.title_distance`
+    """Two normalised titles of one paper: :func:`bibtools.text.matching.title_distance`
     matches, and short non-stopword tokens (acronyms, model names) are the same."""
     if a == b:
         return bool(a)
@@ -754,7 +731,7 @@ def merge_group(members: Sequence[Record]) -> Record:
     else:
         # The preprint said which arXiv paper it is elsewhere (a Google Scholar
         # journal "arXiv preprint arXiv:X", an arxiv.org URL): keep that as the id.
-        out.arxiv_id = next((a for r in ranked if (a := record_arxiv_id(r))), "")
+        out.arxiv_id = next((a for r in ranked if (a := arxiv_key(r))), "")
 
     published = provider is not None
     for f in fields(Record):
@@ -817,21 +794,6 @@ def _merge_extra(
 
 # --------------------------------------------------------------------------
 # Reporting values
-
-
-def display(value: Any) -> Any:
-    """A JSON-ready, human-readable form of a field value (for changes and dry runs)."""
-    if isinstance(value, PartialDate):
-        return value.iso() or value.literal or None
-    if isinstance(value, Name):
-        return value.display()
-    if isinstance(value, CodeLink):
-        return value.url
-    if isinstance(value, list):
-        return [display(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): display(v) for k, v in value.items()}
-    return None if value in ("", None) else value
 
 
 def _field_values(record: Record) -> dict[str, Any]:

@@ -18,10 +18,10 @@ a CLI builds on it like this::
 
 **Lookup.** A record whose id can be found (``arxiv_id``/eprint, an
 arxiv.org URL, the DOI ``10.48550/arXiv.X``, ``arXiv:X`` in the journal or
-note; see :func:`bibtools.sources.arxiv.id_from_record`) is looked up by
+note; see :func:`bibtools.ids.arxiv_from_record`) is looked up by
 id, 100 per request.  Any other record with a title is searched by title,
 and a candidate is accepted only when its normalised title matches (a
-small edit distance allowed, see :mod:`bibtools.matching`) **and** at least
+small edit distance allowed, see :mod:`bibtools.text.matching`) **and** at least
 one author family name is shared.  The same title with other authors, a
 title that merely contains ours, or several equally good candidates make
 the record ``ambiguous``: nothing is applied, the candidates are named.
@@ -55,21 +55,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .changes import NOT_ENRICHED, Change, Outcome, display, label, most_actionable
 from .diagnostics import Diagnostics, UsageError
-from .markup import from_latex, to_plain
-from .matching import (
+from .model import CodeLink, Name, Record
+from .text.markup import from_latex, to_plain
+from .text.matching import (
     author_overlap,
     leading_authors_agree,
     normalize_title,
     title_contains,
     title_distance,
 )
-from .model import CodeLink, Name, PartialDate, Record
-from .names import parse_plain_name
-from .urls import find_urls, is_code_url, repository
+from .text.names import parse_plain_name
+from .text.urls import find_urls, is_code_url, repository
 
 if TYPE_CHECKING:
     from .http import HostStats, HttpClient
@@ -79,66 +79,6 @@ SOURCES = ("arxiv", "github", "published")
 
 ProgressFn = Callable[[int, int, str], None]
 """``progress(done, total, description)``: records settled so far, out of all records."""
-
-
-class Outcome(StrEnum):
-    ENRICHED = "enriched"  # at least one change applied
-    UNCHANGED = "unchanged"  # found, nothing to add
-    AMBIGUOUS = "ambiguous"  # candidates, none safe to apply
-    NOT_FOUND = "not-found"
-    SKIPPED_OFFLINE = "skipped-offline"  # offline and not in the cache
-    FAILED = "failed"  # the source could not be reached or answered nonsense
-
-
-# Outcomes that leave a record less complete than asked (the CLI's exit status 1).
-NOT_ENRICHED = frozenset(
-    {Outcome.AMBIGUOUS, Outcome.NOT_FOUND, Outcome.SKIPPED_OFFLINE, Outcome.FAILED}
-)
-# When several sources report on one record, the most actionable outcome wins.
-_PRECEDENCE = (
-    Outcome.FAILED,
-    Outcome.SKIPPED_OFFLINE,
-    Outcome.AMBIGUOUS,
-    Outcome.ENRICHED,
-    Outcome.NOT_FOUND,
-    Outcome.UNCHANGED,
-)
-_LABELS = {
-    Outcome.ENRICHED: "enriched",
-    Outcome.UNCHANGED: "unchanged",
-    Outcome.AMBIGUOUS: "ambiguous",
-    Outcome.NOT_FOUND: "not found",
-    Outcome.SKIPPED_OFFLINE: "skipped (offline)",
-    Outcome.FAILED: "failed",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One field a source wants to change; ``old``/``new`` are JSON-ready display values.
-
-    ``applied`` is False when the record already had another value, which
-    was kept (``note`` says why the new one was not applied).
-    """
-
-    record_key: str
-    field: str
-    old: Any
-    new: Any
-    source: str
-    applied: bool = True
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "record": self.record_key,
-            "field": self.field,
-            "old": self.old,
-            "new": self.new,
-            "source": self.source,
-            "applied": self.applied,
-            **({"note": self.note} if self.note else {}),
-        }
 
 
 @dataclass(slots=True)
@@ -207,7 +147,7 @@ class EnrichResult:
         counts = self.counts()
         parts = [f"{counts[Outcome.ENRICHED]} enriched"]
         parts += [
-            f"{counts[o]} {_LABELS[o]}" for o in Outcome if o is not Outcome.ENRICHED and counts[o]
+            f"{counts[o]} {label(o)}" for o in Outcome if o is not Outcome.ENRICHED and counts[o]
         ]
         total = self.requests_sent + self.from_cache
         noun = "request" if total == 1 else "requests"
@@ -258,7 +198,7 @@ class _Run:
     def settle(self, i: int, source: str, outcome: Outcome, message: str = "") -> None:
         report = self.reports[i]
         report.outcomes[source] = outcome
-        report.outcome = min(report.outcomes.values(), key=_PRECEDENCE.index)
+        report.outcome = most_actionable(report.outcomes.values())
         if message and (outcome is report.outcome or not report.message):
             report.message = message
 
@@ -401,12 +341,12 @@ def _published_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) 
 
 
 def _arxiv_pass(run: _Run, client: ArxivClient) -> None:
-    from .sources.arxiv import id_from_record
+    from .ids import arxiv_from_record
 
     by_id: dict[str, list[int]] = {}
     by_title: dict[str, list[int]] = {}
     for i, record in enumerate(run.records):
-        found = id_from_record(record)
+        found = arxiv_from_record(record)
         if found is not None:
             by_id.setdefault(found.id, []).append(i)
         elif to_plain(record.title).strip():
@@ -491,7 +431,7 @@ def choose_candidate(
 ) -> tuple[ArxivEntry | None, str, list[str]]:
     """(entry, "", []) when one candidate is safely this record's paper, else (None, why, candidate ids).
 
-    Accepted: normalised titles match (:func:`bibtools.matching.title_distance`)
+    Accepted: normalised titles match (:func:`bibtools.text.matching.title_distance`)
     and at least one author is shared; the best by (title distance, shared
     authors) wins unless another is exactly as good.
     """
@@ -564,23 +504,11 @@ class _Merger:
             return
         if not current:
             setattr(self.new, field_name, value)
-            self.apply(field_name, _display(current), _display(value))
+            self.apply(field_name, display(current), display(value))
         elif not (same or (lambda a, b: a == b))(current, value):
             self.refuse(
-                field_name, _display(current), _display(value), "the record has another value"
+                field_name, display(current), display(value), "the record has another value"
             )
-
-
-def _display(value: Any) -> Any:
-    if isinstance(value, PartialDate):
-        return value.iso() or value.literal or None
-    if isinstance(value, list):
-        return [_display(v) for v in value]
-    if isinstance(value, Name):
-        return value.display()
-    if isinstance(value, CodeLink):
-        return value.url
-    return value if value not in ("", None) else None
 
 
 def merge_arxiv(record: Record, entry: ArxivEntry, key: str) -> tuple[Record, list[Change]]:
@@ -612,9 +540,9 @@ def merge_arxiv(record: Record, entry: ArxivEntry, key: str) -> tuple[Record, li
 
 
 def _same_arxiv_id(a: Any, b: Any) -> bool:
-    from .sources.arxiv import parse_id
+    from .ids import parse_arxiv
 
-    pa, pb = parse_id(str(a)), parse_id(str(b))
+    pa, pb = parse_arxiv(str(a)), parse_arxiv(str(b))
     return pa is not None and pb is not None and pa.id == pb.id
 
 
@@ -664,6 +592,6 @@ def _merge_code_links(m: _Merger, entry: ArxivEntry) -> None:
                 known.add(ident)
                 added.append(CodeLink(url, origin))
     if added:
-        old = _display(m.new.code_links)
+        old = display(m.new.code_links)
         m.new.code_links = [*m.new.code_links, *added]
-        m.apply("code_links", old, _display(m.new.code_links))
+        m.apply("code_links", old, display(m.new.code_links))

@@ -3,9 +3,9 @@
 **Finding** (:func:`find_links`, pure): URLs in ``code_links``, ``url``,
 ``howpublished`` (``Record.extra`` of BibTeX records, LaTeX decoded), the
 abstract, the note and the arXiv comment, found with
-:func:`bibtools.urls.find_urls` (sentence punctuation trimmed, balanced
+:func:`bibtools.text.urls.find_urls` (sentence punctuation trimmed, balanced
 parentheses kept), without fragments, ``.git`` or repeats within a record.
-Links into a code host (:func:`bibtools.urls.repository`: GitHub, GitLab
+Links into a code host (:func:`bibtools.text.urls.repository`: GitHub, GitLab
 with subgroups, Bitbucket, Codeberg, Hugging Face models/datasets/spaces,
 SourceForge; ``/tree/main/src`` belongs to its repository) are repository
 links; every other URL is a plain link.  Only valid http(s) URLs are
@@ -67,7 +67,7 @@ fields ``stars``, ``license`` (SPDX id), ``description``, ``archived`` and
 new URL (sub-path kept), and repositories found elsewhere in the record are
 added to ``code_links`` under their canonical URL.  ``url`` is never
 rewritten: a moved repository there is reported as a refused change.
-Every change is a :class:`bibtools.enrich.Change` (source ``github``).
+Every change is a :class:`bibtools.changes.Change` (source ``github``).
 """
 
 from __future__ import annotations
@@ -84,11 +84,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from .changes import Change
 from .diagnostics import UsageError
-from .enrich import Change
-from .markup import from_latex
 from .model import CodeLink, Record
-from .urls import Repository, find_urls, repository, trim_url
+from .text.markup import from_latex
+from .text.urls import Repository, find_urls, repository, trim_url
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -17,7 +17,7 @@ the checks that need no source text (for records read from anywhere).
 breaks or a citation comes out wrong, exit status 1 for CI and pre-commit;
 ``warning``: worth a look), a stable ``code`` (below), a message, the
 record's key, ``file:line`` (the field's line where it is known), and
-``fix``: the :class:`bibtools.enrich.Change` that ``--fix`` applies, or
+``fix``: the :class:`bibtools.changes.Change` that ``--fix`` applies, or
 None when no fix is safe.
 
 **How lint sees values.**  Reading BibTeX into records decodes LaTeX
@@ -36,7 +36,7 @@ the BibTeX text and nothing else: layout, comments, field order, ``@string``
 macros and everything lint has no opinion about stay byte for byte
 (the result is in ``LintResult.fixed``, per input file).  Only these are
 applied, all meaning-preserving: brace-protecting acronyms and words with
-inner capitals in titles (``{BERT}``, :func:`bibtools.markup.protect_case`),
+inner capitals in titles (``{BERT}``, :func:`bibtools.text.markup.protect_case`),
 escaping ``& % # _`` outside math and URLs (in fields LaTeX typesets: the
 printed ones and abstracts; an unknown field is reported, not edited, as
 whatever reads it may want the character), ``et al.`` at the end of an
@@ -96,12 +96,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .changes import Change
 from .diagnostics import Diagnostic, Diagnostics, Level
-from .enrich import Change
-from .keys import biber_accepts
-from .markup import protect_case, to_plain
-from .matching import normalize_title
+from .ids import arxiv_key
 from .model import Record
+from .preprint import is_arxiv_preprint, is_preprint_venue
+from .text.keys import biber_accepts
+from .text.markup import protect_case, to_plain
+from .text.matching import normalize_title
 
 __all__ = [
     "CHECKS",
@@ -691,7 +693,7 @@ def _bibtex_type(rec: Record) -> str:
     src = rec.source_type.lower()
     if src in TO_CSL and TO_CSL[src] == rec.type:
         return src
-    if rec.is_preprint:
+    if is_arxiv_preprint(rec):
         return "misc"
     return FROM_CSL.get(rec.type, "misc")
 
@@ -701,7 +703,7 @@ _SEASONS = frozenset({"spring", "summer", "fall", "autumn", "winter"})
 
 def _month_ok(value: str) -> bool:
     """A month, a season (BibTeX prints it), or several ("Jul/Aug", "November, December")."""
-    from .dates import parse_month
+    from .text.dates import parse_month
 
     words = [
         w for w in re.split(r"[\s,/\u2013-]+", value.strip().strip("{}").replace("~", " ")) if w
@@ -713,9 +715,9 @@ def _month_ok(value: str) -> bool:
 
 def _record_findings(rec: Record, emit: Callable[..., None], complete: Record) -> None:
     """The checks on one record; ``complete`` is it with its crossref parent's fields."""
-    from .dates import is_valid
-    from .dedupe import is_preprint_venue, record_arxiv_id, venue_score
+    from .dedupe import venue_score
     from .ids import clean_doi, normalize_doi
+    from .text.dates import is_valid
 
     # truncated-authors
     for what in ("authors", "editors"):
@@ -733,10 +735,10 @@ def _record_findings(rec: Record, emit: Callable[..., None], complete: Record) -
             emit("et-al", "'et al.' is read as a name")
 
     # published-preprint
-    arxiv = rec.arxiv_id or record_arxiv_id(rec)
+    arxiv = rec.arxiv_id or arxiv_key(rec)
     doi = normalize_doi(rec.doi)
     published_doi = doi if doi and not doi.startswith("10.48550/") else ""
-    if (arxiv or rec.is_preprint) and venue_score(rec) == 0 and (rec.journal_ref or published_doi):
+    if (arxiv or is_arxiv_preprint(rec)) and venue_score(rec) == 0 and (rec.journal_ref or published_doi):
         where = f"journal_ref {rec.journal_ref!r}" if rec.journal_ref else f"DOI {rec.doi}"
         emit(
             "published-preprint",

@@ -4,7 +4,7 @@ Text fields (title, container, abstract, note, ...) hold *markup*: Unicode
 text in which ``{...}`` marks case-protected text, ``$...$`` is math (LaTeX
 kept verbatim), a few formatting commands (``\\emph{}``, ``\\textbf{}``, ...)
 are kept, and the four characters that would otherwise be ambiguous are
-escaped (``\\{``, ``\\}``, ``\\$``, ``\\\\``).  :mod:`bibtools.markup` converts
+escaped (``\\{``, ``\\}``, ``\\$``, ``\\\\``).  :mod:`bibtools.text.markup` converts
 between this and LaTeX, CSL's HTML-like markup and plain text.
 
 Entry types use the CSL vocabulary (``article-journal``, ``paper-conference``,

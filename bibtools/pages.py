@@ -9,7 +9,7 @@ The one entry point is :func:`format_records`::
     result.text          # the page (str); result.diagnostics: warnings per record
     result.entries       # the PageEntry objects the template saw
 
-Records must carry citation keys (``bibtools.keys.assign_keys``); the key is
+Records must carry citation keys (``bibtools.text.keys.assign_keys``); the key is
 the ``id`` of the entry's element in HTML, so ``page.html#key`` links to it.
 
 **Options** (:class:`FormatOptions`; :func:`load_config` reads the same
@@ -79,9 +79,8 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostics, UsageError
-from .markup import to_plain
 from .model import Record
-from .names import parse_plain_name
+from .preprint import is_arxiv_preprint
 from .style import (
     RENDERERS,
     Entry,
@@ -96,6 +95,8 @@ from .style import (
     render,
     safe_href,
 )
+from .text.markup import to_plain
+from .text.names import parse_plain_name
 
 OUTPUTS = ("text", "markdown", "html", "latex")
 GROUPS = ("none", "year", "type")
@@ -223,7 +224,7 @@ OTHER_TYPES = "Other"
 def entry_type(record: Record | None) -> str:
     if record is None:
         return "document"
-    if record.is_preprint or (record.type in ("article", "manuscript") and record.arxiv_id):
+    if is_arxiv_preprint(record) or (record.type in ("article", "manuscript") and record.arxiv_id):
         return "preprint"
     return record.type
 
@@ -466,7 +467,7 @@ def code_url(record: Record) -> str:
     for link in record.code_links:
         if safe_href(link.url):
             return link.url
-    from .urls import is_code_url
+    from .text.urls import is_code_url
 
     return record.url if record.url and is_code_url(record.url) and safe_href(record.url) else ""
 

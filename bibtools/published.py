@@ -21,8 +21,8 @@
    two requests.
 
 A candidate is **accepted** only when its normalised title matches the
-record's (:func:`bibtools.matching.title_distance`) **and** at least one
-author is shared (:func:`bibtools.matching.author_overlap`) **and** it does
+record's (:func:`bibtools.text.matching.title_distance`) **and** at least one
+author is shared (:func:`bibtools.text.matching.author_overlap`) **and** it does
 not contradict a publisher DOI the record already has.  Exactly one
 accepted candidate is applied; several (a conference paper and its journal
 extension), or only near misses (same title with other authors, a longer
@@ -58,11 +58,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from .enrich import Change, Outcome
-from .markup import from_plain, to_plain
-from .matching import author_overlap, normalize_title, title_contains, title_distance
+from .changes import Change, Outcome, display
+from .ids import arxiv_from_record, find_arxiv
 from .model import Name, PartialDate, Record
-from .names import parse_plain_name
+from .preprint import is_preprint, is_preprint_doi, is_preprint_venue, publisher_doi
+from .text.markup import from_plain, to_plain
+from .text.matching import author_overlap, normalize_title, title_contains, title_distance
+from .text.names import parse_plain_name
 
 if TYPE_CHECKING:
     from .http import HttpClient
@@ -78,20 +80,6 @@ Verdict = Literal[
 
 # CSL type -> the BibTeX type it is written as.
 BIBTEX_TYPES = {"paper-conference": "inproceedings", "article-journal": "article"}
-# Types a preprint may have been read as (@misc, @article{journal=CoRR}, @unpublished, ...).
-_PREPRINT_TYPES = frozenset(
-    {"article", "article-journal", "paper-conference", "document", "manuscript", "report"}
-    | {"webpage", "post"}
-)
-_PREPRINT_VENUE = re.compile(
-    r"^\W*(?:arxiv|corr|computing research repository|e-?prints?|preprints?|biorxiv|medrxiv"
-    r"|chemrxiv|techrxiv|ssrn|research\s*square|openreview)\b",
-    re.IGNORECASE,
-)
-_PREPRINT_DOI = re.compile(
-    r"^10\.(?:48550/arxiv\.|2139/ssrn\.|1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,}(?:v\d+)?$)",
-    re.IGNORECASE,
-)
 _CORR_VOLUME = re.compile(r"^abs/|^\d{4}\.\d{4,5}$|^[a-z-]+/\d{7}$", re.IGNORECASE)
 # arXiv subject classes whose papers DBLP indexes (cs.*; a listing writes "CL" for cs.CL).
 _CS_CODES = frozenset(
@@ -193,37 +181,6 @@ class Resolution:
 
 # --------------------------------------------------------------------------
 # Which records are preprints
-
-
-def is_preprint_venue(text: str) -> bool:
-    """``CoRR``, ``arXiv preprint arXiv:2106.15928``, ``ArXiv``, ``bioRxiv``...: not a venue of record."""
-    return bool(_PREPRINT_VENUE.match(to_plain(text)))
-
-
-def is_preprint_doi(doi: str) -> bool:
-    return bool(_PREPRINT_DOI.match(doi.strip()))
-
-
-def publisher_doi(record: Record) -> str:
-    doi = record.doi.strip()
-    return doi if doi.startswith("10.") and not is_preprint_doi(doi) else ""
-
-
-def is_preprint(record: Record) -> bool:
-    """A record of a preprint not yet replaced by its version of record."""
-    from .sources.arxiv import id_from_record
-
-    if record.type not in _PREPRINT_TYPES:
-        return False
-    if record.container_title and not is_preprint_venue(record.container_title):
-        return False
-    return (
-        id_from_record(record) is not None
-        or record.is_preprint
-        or is_preprint_doi(record.doi)
-        or bool(record.container_title)  # CoRR, arXiv e-prints...: checked above
-        or is_preprint_venue(record.publisher)
-    )
 
 
 def is_computer_science(record: Record) -> bool | None:
@@ -328,7 +285,6 @@ class PublishedResolver:
         self, records: Sequence[Record], progress: ProgressFn | None = None
     ) -> list[Resolution]:
         """One :class:`Resolution` per record, in order."""
-        from .sources.arxiv import id_from_record
 
         results: list[Resolution | None] = [None] * len(records)
         pending: list[_Item] = []
@@ -336,7 +292,7 @@ class PublishedResolver:
             if not is_preprint(record):
                 results[i] = Resolution("not-a-preprint")
                 continue
-            found = id_from_record(record)
+            found = arxiv_from_record(record)
             arxiv_id = found.id if found else ""
             item = _Item(
                 index=i,
@@ -855,7 +811,7 @@ class _Merge:
         old = getattr(self.new, name)
         setattr(self.new, name, value)
         self.changes.append(
-            Change(self.key, name, _shown(old), _shown(value), self.source, True, note)
+            Change(self.key, name, display(old), display(value), self.source, True, note)
         )
 
     def refuse(self, name: str, value: Any) -> None:
@@ -864,8 +820,8 @@ class _Merge:
             Change(
                 self.key,
                 name,
-                _shown(old),
-                _shown(value),
+                display(old),
+                display(value),
                 self.source,
                 False,
                 "the record has another value",
@@ -931,13 +887,12 @@ def merge_published(record: Record, version: Version, key: str) -> tuple[Record,
 
 def _drop_preprint_howpublished(m: _Merge) -> None:
     """BibTeX's ``howpublished = {arXiv preprint arXiv:...}`` would contradict the venue."""
-    from .sources.arxiv import find_id
 
     if m.new.extra_format != "bibtex":
         return
     for name in [k for k in m.new.extra if k.lower() == "howpublished"]:
         value = m.new.extra[name]
-        if isinstance(value, str) and (find_id(value) or is_preprint_venue(value)):
+        if isinstance(value, str) and (find_arxiv(value) or is_preprint_venue(value)):
             del m.new.extra[name]
             m.changes.append(
                 Change(m.key, name, value, None, m.source, True, "the preprint's value")
@@ -1011,7 +966,3 @@ def _found_message(version: Version, evidence: Evidence) -> str:
     )
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, PartialDate):
-        return value.iso() or value.literal or None
-    return value if value not in ("", None) else None

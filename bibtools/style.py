@@ -1437,7 +1437,7 @@ def render(
     Raises :class:`~bibtools.diagnostics.UsageError` for an unknown style or
     a missing engine; problems with single records are diagnostics.
     """
-    from .keys import assign_keys
+    from .text.keys import assign_keys
 
     spec = resolve_style(style)
     if engine not in ("pybtex", "bibtex"):

@@ -19,18 +19,15 @@ from fakes.arxiv_server import BILLION_LAUGHS, EXTERNAL_ENTITY, FakeArxiv, Paper
 
 from bibtools.diagnostics import UsageError
 from bibtools.http import HostPolicy, HttpClient
+from bibtools.ids import ArxivId, arxiv_from_record, find_arxiv, parse_arxiv
 from bibtools.model import Record
 from bibtools.sources.arxiv import (
     ArxivApiError,
     ArxivClient,
-    ArxivId,
     FeedError,
     UnsafeXmlError,
-    find_id,
-    id_from_record,
     matches_runs,
     parse_feed,
-    parse_id,
     title_clause,
     title_runs,
 )
@@ -65,12 +62,12 @@ INDEX = json.loads((FIXTURES / "INDEX.json").read_text())
     ],
 )
 def test_parse_id(text: str, expected: ArxivId | None) -> None:
-    assert parse_id(text) == expected
+    assert parse_arxiv(text) == expected
 
 
 def test_find_id_needs_an_arxiv_marker() -> None:
-    assert find_id("arXiv preprint arXiv:1706.03762") == ArxivId("1706.03762")
-    assert find_id("Phys. Rev. 1234.5678 (2012)") is None
+    assert find_arxiv("arXiv preprint arXiv:1706.03762") == ArxivId("1706.03762")
+    assert find_arxiv("Phys. Rev. 1234.5678 (2012)") is None
     assert ArxivId("hep-th/9901001").doi == "10.48550/arXiv.hep-th/9901001"
     assert str(ArxivId("2204.12345", 2)) == "2204.12345v2"
 
@@ -89,16 +86,16 @@ def test_find_id_needs_an_arxiv_marker() -> None:
     ],
 )
 def test_id_from_record_finds_every_spelling(record: Record) -> None:
-    found = id_from_record(record)
+    found = arxiv_from_record(record)
     assert found is not None and found.id == "2204.12345"
 
 
 def test_id_from_record_none_and_version() -> None:
     assert (
-        id_from_record(Record(title="A paper", doi="10.1000/xyz", url="https://example.org"))
+        arxiv_from_record(Record(title="A paper", doi="10.1000/xyz", url="https://example.org"))
         is None
     )
-    assert id_from_record(Record(arxiv_id="2204.12345", arxiv_version=2)) == ArxivId(
+    assert arxiv_from_record(Record(arxiv_id="2204.12345", arxiv_version=2)) == ArxivId(
         "2204.12345", 2
     )
 
@@ -117,7 +114,7 @@ def test_recorded_answers_parse(item: dict) -> None:
     assert len(feed.entries) == item["entries"]
     assert feed.total_results == item["totalResults"]
     for entry in feed.entries:
-        assert parse_id(entry.arxiv_id) == ArxivId(entry.arxiv_id)
+        assert parse_arxiv(entry.arxiv_id) == ArxivId(entry.arxiv_id)
         assert entry.title and entry.authors and entry.primary_category
         assert entry.primary_category == entry.categories[0]
         assert f"/abs/{entry.arxiv_id}" in entry.abs_url

@@ -14,9 +14,9 @@ from pybtex import errors
 
 from bibtools.files import decode
 from bibtools.formats import ReadOptions, WriteOptions, bibtex
-from bibtools.keys import assign_keys
-from bibtools.markup import protect_case
 from bibtools.model import CodeLink, Name, PartialDate, Record
+from bibtools.text.keys import assign_keys
+from bibtools.text.markup import protect_case
 
 HERE = Path(__file__).parent
 BIB_FILES = sorted((HERE / "fixtures" / "bibtex").rglob("*.bib"))

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from bibtools import convert
-from bibtools.markup import to_plain
 from bibtools.model import MARKUP_FIELDS, Name, Record
+from bibtools.text.markup import to_plain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bibtex"
 CITATIONJS = FIXTURES / "citationjs"

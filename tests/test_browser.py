@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from bibtools.convert import read_text
-from bibtools.keys import assign_keys
 from bibtools.pages import FormatOptions, format_records
+from bibtools.text.keys import assign_keys
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -20,9 +20,9 @@ from bibtools.cli import main
 from bibtools.convert import read_text, write
 from bibtools.diagnostics import UsageError
 from bibtools.formats import WriteOptions
-from bibtools.keys import assign_keys
 from bibtools.pages import FormatOptions, format_records
 from bibtools.style import Node, to_html, to_text
+from bibtools.text.keys import assign_keys
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bibtex"
 HAS_BIBTEX = bst.bibtex_available()

@@ -29,8 +29,9 @@ from jsonschema import Draft7Validator
 from bibtools import convert
 from bibtools.diagnostics import Level
 from bibtools.formats import ReadOptions, ReadResult, WriteOptions, csljson
-from bibtools.markup import from_csl, from_latex
 from bibtools.model import CSL_TYPES, CodeLink, Name, PartialDate, Record
+from bibtools.preprint import is_arxiv_preprint
+from bibtools.text.markup import from_csl, from_latex
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -559,7 +560,7 @@ ZOTERO_PREPRINT = {
 def test_zotero_preprint_is_recognised():
     rec = one([ZOTERO_PREPRINT])
     assert (rec.arxiv_id, rec.arxiv_version, rec.type) == ("1706.03762", 5, "article")
-    assert rec.is_preprint
+    assert is_arxiv_preprint(rec)
     assert (out := roundtrip([ZOTERO_PREPRINT])[0]) == {
         **ZOTERO_PREPRINT,
         "citation-key": ZOTERO_PREPRINT["id"],

@@ -14,16 +14,15 @@ from hypothesis import strategies as st
 
 from bibtools.convert import read_text, write
 from bibtools.dedupe import (
-    clean_doi,
     describe,
     find_duplicates,
     merge,
     merge_group,
-    normalize_doi,
     same_title,
     titles_compatible,
 )
 from bibtools.formats import ReadOptions, bibtex
+from bibtools.ids import clean_doi, normalize_doi
 from bibtools.model import Name, PartialDate, Record
 
 HERE = Path(__file__).parent

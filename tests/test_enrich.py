@@ -1,4 +1,4 @@
-"""bibtools.enrich (and bibtools.matching) against the loopback arXiv.
+"""bibtools.enrich (and bibtools.text.matching) against the loopback arXiv.
 
 The "Done when" of issue 3 without the CLI: a listing of 45 records with
 truncated authors and no ids is completed in few requests with no decoy
@@ -21,15 +21,17 @@ from fakes.arxiv_server import FakeArxiv, Paper
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bibtools.changes import Outcome
 from bibtools.diagnostics import UsageError
 from bibtools.enrich import (
-    Outcome,
     arxiv_name,
     choose_candidate,
     enrich,
 )
 from bibtools.http import HttpClient
-from bibtools.matching import (
+from bibtools.model import CodeLink, Name, PartialDate, Record
+from bibtools.sources.arxiv import ArxivClient, ArxivEntry
+from bibtools.text.matching import (
     author_overlap,
     edit_distance,
     leading_authors_agree,
@@ -37,9 +39,7 @@ from bibtools.matching import (
     title_contains,
     title_distance,
 )
-from bibtools.model import CodeLink, Name, PartialDate, Record
-from bibtools.names import parse_plain_name
-from bibtools.sources.arxiv import ArxivClient, ArxivEntry
+from bibtools.text.names import parse_plain_name
 
 # -- a listing's worth of papers, and decoys ------------------------------------------
 

@@ -18,8 +18,8 @@ from bibtools.convert import read_inputs, write
 from bibtools.files import decode
 from bibtools.formats import ReadOptions, WriteOptions, bibtex
 from bibtools.formats.bibtex_split import EntryBlock, split
-from bibtools.keys import base_key, new_keys
 from bibtools.model import Name, Record
+from bibtools.text.keys import base_key, new_keys
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bibtex"
 BIB_FILES = sorted(FIXTURES.rglob("*.bib"))

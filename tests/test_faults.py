@@ -35,9 +35,10 @@ from fakes import FakeClock
 from fakes.arxiv_server import FakeArxiv, Paper, feed
 from fakes.github_server import FakeGitHub, synthetic_repo
 
+from bibtools.changes import Outcome
 from bibtools.cli import main
 from bibtools.convert import read_text, write
-from bibtools.enrich import Outcome, enrich
+from bibtools.enrich import enrich
 from bibtools.http import HostPolicy, HttpClient, host_of
 from bibtools.model import Name, Record
 from bibtools.sources.arxiv import ArxivClient

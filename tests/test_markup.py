@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bibtools.markup import (
+from bibtools.text.markup import (
     from_csl,
     from_latex,
     from_plain,
@@ -262,7 +262,7 @@ def test_pdflatex_typesets_what_to_latex_writes(tmp_path: Path) -> None:
 def test_spaces_and_accents_survive_latex_round_trip(text: str) -> None:
     import unicodedata
 
-    from bibtools.markup import collapse_ws
+    from bibtools.text.markup import collapse_ws
 
     markup = from_plain(text)
     for ascii_only in (False, True):

@@ -12,9 +12,9 @@ import pytest
 from bibtools import pages
 from bibtools.convert import read_text
 from bibtools.diagnostics import UsageError
-from bibtools.keys import assign_keys
 from bibtools.model import CodeLink
 from bibtools.pages import CodeStatus, FormatOptions, format_records
+from bibtools.text.keys import assign_keys
 
 BIB = r"""
 @article{si2023vqa,

@@ -31,23 +31,24 @@ from fakes.s2_server import FakeS2, S2Entry, arxiv_only
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bibtools.changes import Outcome
 from bibtools.cli import main
 from bibtools.convert import dumps
-from bibtools.enrich import SOURCES, Outcome, enrich
+from bibtools.enrich import SOURCES, enrich
 from bibtools.http import HttpClient
 from bibtools.model import Name, PartialDate, Record
-from bibtools.names import parse_plain_name
+from bibtools.preprint import is_preprint
 from bibtools.published import (
     PublishedResolver,
     Version,
     is_computer_science,
-    is_preprint,
     merge_published,
     parse_journal_ref,
 )
 from bibtools.sources.crossref import CrossrefClient
 from bibtools.sources.dblp import DblpClient, parse_record_xml, parse_search
 from bibtools.sources.semanticscholar import SemanticScholarClient
+from bibtools.text.names import parse_plain_name
 
 # --------------------------------------------------------------------------
 # The corpus: 18 kinds of record, repeated with fresh ids and titles

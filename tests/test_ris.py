@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from bibtools.diagnostics import Level
 from bibtools.formats import ReadOptions, ReadResult, WriteOptions, ris
-from bibtools.markup import from_plain, to_plain
 from bibtools.model import CSL_TYPES, CodeLink, Name, PartialDate, Record
-from bibtools.names import parse_bibtex_names
+from bibtools.text.markup import from_plain, to_plain
+from bibtools.text.names import parse_bibtex_names
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ris"
 ALL_RIS = sorted(FIXTURES.glob("*/*.ris"))

@@ -37,7 +37,7 @@ from bibtools.cli import main
 from bibtools.convert import load, read_text, write
 from bibtools.diagnostics import Level
 from bibtools.http import CACHE_FILE, HostPolicy, HttpClient
-from bibtools.markup import to_plain
+from bibtools.text.markup import to_plain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BIB_INPUT = FIXTURES / "bibtex" / "texlive" / "biblatex-examples.bib"

@@ -13,8 +13,8 @@ import pytest
 from bibtools import style
 from bibtools.convert import read_text
 from bibtools.diagnostics import UsageError
-from bibtools.keys import assign_keys
 from bibtools.style import Node
+from bibtools.text.keys import assign_keys
 
 DATA = Path(__file__).parent / "data" / "citeproc_js"
 HOSTILE = (

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     from bibtools.convert import read_file, write
-    from bibtools.keys import assign_keys
     from bibtools.style import pandoc_path
+    from bibtools.text.keys import assign_keys
 
     records = read_file(str(DATA / "entries.bib")).records
     records += read_file(str(DATA / "entries.csl.json")).records

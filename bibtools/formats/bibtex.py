@@ -23,14 +23,15 @@ from collections import defaultdict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 
-from ..dates import MONTH_ABBR, parse_iso, parse_month
 from ..diagnostics import Diagnostics
-from ..ids import clean_doi
+from ..ids import clean_doi, split_arxiv
 from ..limits import MAX_VALUE
-from ..markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
 from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapshot
-from ..names import format_bibtex_names, parse_bibtex_names
-from ..urls import find_urls
+from ..preprint import is_arxiv_preprint
+from ..text.dates import MONTH_ABBR, parse_iso, parse_month
+from ..text.markup import collapse_ws, from_latex, from_plain, protect_case, to_latex, to_plain
+from ..text.names import format_bibtex_names, parse_bibtex_names
+from ..text.urls import find_urls
 from . import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
 from .bibtex_split import (
     CommentBlock,
@@ -196,9 +197,6 @@ _VERBATIM = {
     "langid": "language",
 }
 _URL_UNESCAPE = re.compile(r"\\([_%#&~$])")
-_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?((?:\d{4}\.\d{4,5})|(?:[a-z\-]+(?:\.[A-Z]{2})?/\d{7}))(?:v(\d+))?$", re.I
-)
 _PAGE_DASH = re.compile(r"\s*(?:-{1,3}|\u2013|\u2014)\s*")
 # Notes the writer adds to preprints; recognised on reading so that they do
 # not pile up over round trips.
@@ -218,13 +216,6 @@ def normalise_pages(value: str) -> str:
 
 def normalise_doi(value: str) -> str:
     return clean_doi(value)
-
-
-def parse_arxiv_id(value: str) -> tuple[str, int | None] | None:
-    m = _ARXIV_ID.match(value.strip())
-    if not m:
-        return None
-    return m.group(1), int(m.group(2)) if m.group(2) else None
 
 
 # --------------------------------------------------------------------------
@@ -613,7 +604,7 @@ def entry_to_record(
     prefix = (values.get("archiveprefix") or values.get("eprinttype") or "").strip().lower()
     eprint = values.get("eprint", "").strip()
     if eprint and prefix in ("arxiv", ""):
-        parsed_id = parse_arxiv_id(eprint)
+        parsed_id = split_arxiv(eprint)
         if parsed_id and (prefix == "arxiv" or "/" in eprint or "." in eprint):
             rec.arxiv_id, rec.arxiv_version = parsed_id
         else:
@@ -962,7 +953,7 @@ def _entry_type(rec: Record, biblatex: bool) -> str:
     src = rec.source_type.lower()
     if src in TO_CSL and TO_CSL[src] == rec.type:
         return src
-    if rec.is_preprint:
+    if is_arxiv_preprint(rec):
         return "misc"
     if rec.type == "thesis" and "master" in rec.genre.lower():
         return "mastersthesis"
@@ -1100,7 +1091,7 @@ def record_fields(rec: Record, options: WriteOptions) -> list[tuple[str, str, bo
             if etype == "misc" and "howpublished" not in rec.extra:
                 # plain.bst and friends ignore eprint; this is what they print.
                 add("howpublished", f"arXiv preprint arXiv:{rec.arxiv_id}")
-    elif rec.is_preprint and rec.arxiv_primary_class:
+    elif is_arxiv_preprint(rec) and rec.arxiv_primary_class:
         add("eprintclass" if biblatex else "primaryclass", rec.arxiv_primary_class)
         if not rec.note:
             add("note", f"arXiv preprint ({rec.arxiv_primary_class})")
@@ -1211,7 +1202,7 @@ def _ascii_raw(name: str, raw: str) -> str:
         from urllib.parse import quote
 
         return "".join(ch if ch.isascii() else quote(ch) for ch in raw)
-    from ..markup import to_latex
+    from ..text.markup import to_latex
 
     out = []
     for ch in unicodedata.normalize("NFC", raw):

@@ -65,12 +65,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dates import parse_iso
 from ..diagnostics import Diagnostics
-from ..keys import base_key
 from ..limits import MAX_VALUE, value_too_long
-from ..markup import from_csl, from_latex, to_csl, to_plain
 from ..model import CSL_TYPES, CodeLink, Name, PartialDate, Record
+from ..text.dates import parse_iso
+from ..text.keys import base_key
+from ..text.markup import from_csl, from_latex, to_csl, to_plain
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
 
 NAME = "csljson"
@@ -768,7 +768,7 @@ class _ItemReader:
                 names.append(_read_name(entry))
             elif isinstance(entry, str) and entry.strip():
                 self.warn(f"{var}[{i}]: a string, not a name object; split as a plain name")
-                from ..names import parse_plain_name  # imports bibtexparser: only when needed
+                from ..text.names import parse_plain_name  # imports bibtexparser: only when needed
 
                 names.append(parse_plain_name(entry))
             else:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..dates import MONTHS, resolve_yearless
 from ..diagnostics import Diagnostics
 from ..limits import MAX_VALUE, value_too_long
-from ..markup import from_latex, from_plain
 from ..model import CodeLink, Name, PartialDate, Record
-from ..names import parse_plain_name
-from ..urls import find_urls
+from ..text.dates import MONTHS, resolve_yearless
+from ..text.markup import from_latex, from_plain
+from ..text.names import parse_plain_name
+from ..text.urls import find_urls
 from . import ReadOptions, ReadResult
 
 NAME = "listing"

@@ -44,13 +44,13 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from ..dates import is_valid, parse_month
 from ..diagnostics import Diagnostics
 from ..ids import clean_doi
 from ..limits import MAX_VALUE, value_too_long
-from ..markup import from_plain, to_plain
 from ..model import CodeLink, Name, PartialDate, Record
-from ..names import parse_plain_name
+from ..text.dates import is_valid, parse_month
+from ..text.markup import from_plain, to_plain
+from ..text.names import parse_plain_name
 from . import ReadOptions, ReadResult, WriteOptions, WriteResult
 
 NAME = "ris"

@@ -42,9 +42,10 @@ from xml.etree.ElementTree import Element, ParseError
 
 from ..diagnostics import UsageError
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from ..markup import from_latex, to_plain
-from ..matching import normalize_title, title_distance
-from ..model import PartialDate, Record
+from ..ids import ARXIV_ID, ArxivId, canonical_arxiv, parse_arxiv
+from ..model import PartialDate
+from ..text.markup import from_latex, to_plain
+from ..text.matching import normalize_title, title_distance
 from . import Status, as_int, base_url, one_line
 
 DEFAULT_API = "https://export.arxiv.org/api/query"
@@ -57,15 +58,6 @@ ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
 OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
 
-# New style (0704 on): YYMM.NNNN or, from 1501, YYMM.NNNNN.  Old style:
-# archive(.SUBJECT)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
-_NEW = r"\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}"
-_OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]{2})?/\d{7}"
-_ID = re.compile(rf"(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?")
-_ID_IN_TEXT = re.compile(
-    rf"(?:arxiv\.org/(?:abs|pdf)/|arxiv:\s*|10\.48550/arxiv\.)(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?(?!\d)",
-    re.IGNORECASE,
-)
 _ERROR_ID = re.compile(r"/api/errors\b")
 # A DOI: no white space, braces, backslashes or quotes (which no registered
 # DOI has; old Wiley ones do have "<>"), at most 300 characters.
@@ -75,90 +67,10 @@ _BAD_ID = re.compile(r"incorrect id format for (\S+)", re.IGNORECASE)
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
 _MATH = re.compile(r"(?<!\\)\$[^$]*\$")
 _EDGE_PUNCTUATION = ".,;:!?()[]\"\u201c\u201d\u2018\u2019'"
-_EPRINT_KEYS = frozenset({"eprint", "arxiv", "arxivid", "arxiv_id", "arxiv-id", "eprintid"})
-_URLISH_KEYS = frozenset({"url", "pdf", "link", "howpublished", "archiveurl"})
 
 
 # --------------------------------------------------------------------------
-# Identifiers
-
-
-@dataclass(frozen=True, slots=True)
-class ArxivId:
-    """``hep-th/9901001`` or ``2204.12345`` (never with a version), and an optional version."""
-
-    id: str
-    version: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.id}v{self.version}" if self.version else self.id
-
-    @property
-    def doi(self) -> str:
-        """The DataCite DOI arXiv registers for every paper."""
-        return f"10.48550/arXiv.{self.id}"
-
-
-def _canonical(raw: str) -> str:
-    # Old-style ids with a subject class are aliases: math.GT/0309136 is math/0309136.
-    if "/" in raw:
-        archive, number = raw.split("/", 1)
-        return f"{archive.split('.', 1)[0].lower()}/{number}"
-    return raw
-
-
-def parse_id(text: str) -> ArxivId | None:
-    """An arXiv id from ``2204.12345v2``, ``arXiv:hep-th/9901001``, an arxiv.org URL or an arXiv DOI."""
-    text = text.strip()
-    m = _ID.fullmatch(text)
-    if m is None:
-        m = _ID_IN_TEXT.search(text)
-        if m is None:
-            return None
-    version = int(m.group("version")) if m.group("version") else None
-    return ArxivId(_canonical(m.group("id")), version)
-
-
-def find_id(text: str) -> ArxivId | None:
-    """An arXiv id mentioned in free text (``arXiv preprint arXiv:2204.12345``), never a bare number."""
-    m = _ID_IN_TEXT.search(text)
-    if m is None:
-        return None
-    version = int(m.group("version")) if m.group("version") else None
-    return ArxivId(_canonical(m.group("id")), version)
-
-
-def id_from_record(record: Record) -> ArxivId | None:
-    """Where a record may say which arXiv paper it is, most explicit first.
-
-    The ``arxiv_id`` field (BibTeX ``eprint``), eprint-like fields kept in
-    ``extra``, an arXiv DOI, an arxiv.org URL, then ``arXiv:ID`` mentions in
-    the journal or note (Google Scholar's ``arXiv preprint arXiv:...``).
-    """
-    if record.arxiv_id:
-        found = parse_id(record.arxiv_id)
-        if found:
-            return ArxivId(found.id, found.version or record.arxiv_version)
-    extra = {str(k).lower(): v for k, v in record.extra.items() if isinstance(v, str)}
-    for key in _EPRINT_KEYS & extra.keys():
-        found = parse_id(extra[key])
-        if found:
-            return found
-    for text in (record.doi, record.url, *(extra[k] for k in sorted(_URLISH_KEYS & extra.keys()))):
-        if text:
-            found = find_id(text)
-            if found:
-                return found
-    for text in (record.container_title, record.note, record.publisher):
-        if text:
-            found = find_id(text)
-            if found:
-                return found
-    return None
-
-
-# --------------------------------------------------------------------------
-# The Atom feed
+# The Atom feed (identifiers: bibtools.ids)
 
 
 class ArxivError(Exception):
@@ -317,7 +229,7 @@ def _feed_root(safe_et: Any, data: bytes | str) -> Element:
 
 
 def _entry(node: Element, raw_id: str) -> ArxivEntry | None:
-    m = re.search(rf"/abs/(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?$", raw_id)
+    m = re.search(rf"/abs/(?P<id>{ARXIV_ID})(?:v(?P<version>\d+))?$", raw_id)
     if m is None:
         return None  # not a paper; nothing sensible to match it to
     abs_url = pdf_url = ""
@@ -340,7 +252,7 @@ def _entry(node: Element, raw_id: str) -> ArxivEntry | None:
         for a in node.findall(f"{{{ATOM}}}author")
     )
     return ArxivEntry(
-        arxiv_id=_canonical(m.group("id")),
+        arxiv_id=canonical_arxiv(m.group("id")),
         version=int(m.group("version")) if m.group("version") else None,
         title=_text(node.find(f"{{{ATOM}}}title")),
         summary=_text(node.find(f"{{{ATOM}}}summary")),
@@ -550,7 +462,7 @@ class ArxivClient:
         results: dict[str, IdLookup] = {}
         wanted: list[str] = []
         for raw in ids:
-            parsed = raw if isinstance(raw, ArxivId) else parse_id(raw)
+            parsed = raw if isinstance(raw, ArxivId) else parse_arxiv(raw)
             if parsed is None:
                 results[str(raw)] = IdLookup("not-found", message=f"{raw!r} is not an arXiv id")
             elif parsed.id not in results and parsed.id not in wanted:
@@ -579,7 +491,7 @@ class ArxivClient:
                 results[i] = IdLookup("offline", message="not in the cache (offline)")
             return
         except ArxivApiError as exc:
-            bad = _canonical(exc.bad_id) if exc.bad_id else ""
+            bad = canonical_arxiv(exc.bad_id) if exc.bad_id else ""
             if bad in batch:
                 results[bad] = IdLookup("not-found", message=f"arXiv rejected the id: {exc}")
                 rest = [i for i in batch if i != bad]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .model import PartialDate
+from ..model import PartialDate
 
 MONTHS = {
     name: i + 1

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from anyascii import anyascii
 
-from .diagnostics import Diagnostics
+from ..diagnostics import Diagnostics
+from ..model import Name, Record
 from .markup import to_plain
-from .model import Name, Record
 
 STOPWORDS = frozenset(
     "a an the on in of for to and or at by with from as is are be do does its into onto via".split()

@@ -28,8 +28,8 @@ from functools import lru_cache
 
 from anyascii import anyascii
 
+from ..model import Name
 from .markup import from_latex, to_plain
-from .model import Name
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _ROMAN = frozenset(["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])

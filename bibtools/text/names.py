@@ -17,8 +17,8 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 
+from ..model import Name
 from .markup import from_latex, from_plain, to_latex, to_plain
-from .model import Name
 
 
 def _plain(parts: list[str]) -> str:
