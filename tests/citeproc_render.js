@@ -1,0 +1,109 @@
+// citeproc-js as a consumer of CSL-JSON, for tests/consumers.py.
+//
+//   NODE_PATH=benchmarks/citeproc_js/node_modules node tests/citeproc_render.js < jobs.json
+//
+// jobs.json: [{"name": str, "style": "path/to/style.csl", "locale": "en-US", "items": [...]}]
+// prints:    [{"name": str, "entries": {id: html}, "errors": {id: message}}]
+//
+// The engine is citeproc-js itself (CSL.Engine, as Zotero and Mendeley call it),
+// not citation-js's Cite: Cite cleans its input first, which would hide the
+// very problems a consumer test is for.  Each job is one bibliography (year
+// suffixes and numbering depend on the whole list); when the whole list
+// fails, every item is rendered alone to say which one does.
+'use strict'
+const fs = require('fs')
+const CSL = require('citeproc')
+const LOCALES = require('@citation-js/plugin-csl/lib/locales.json')
+
+// One engine per style and locale, reused as citation-js reuses them: parsing
+// a style takes longer than rendering a small file.  updateItems([]) empties
+// its registry, so no item of one job is remembered in the next.
+const engines = new Map()
+
+function engine (styleXml, locale, items) {
+  const byId = new Map(items.map((item) => [String(item.id), item]))
+  const retrieveItem = (id) => JSON.parse(JSON.stringify(byId.get(String(id))))
+  const hash = `${locale}\n${styleXml}`
+  let cp = engines.get(hash)
+  if (cp) {
+    cp.updateItems([])
+    cp.sys.retrieveItem = retrieveItem
+  } else {
+    const sys = {
+      retrieveLocale: (lang) => LOCALES[lang] || LOCALES[String(lang).replace('_', '-')],
+      retrieveItem
+    }
+    cp = new CSL.Engine(sys, styleXml, locale, true)
+    cp.opt.development_extensions.wrap_url_and_doi = false
+    engines.set(hash, cp)
+  }
+  return cp
+}
+
+function bibliography (styleXml, locale, items) {
+  const cp = engine(styleXml, locale, items)
+  try {
+    return render(cp, items)
+  } catch (e) {
+    engines.clear() // an engine that threw is in an unknown state
+    throw e
+  }
+}
+
+function render (cp, items) {
+  cp.updateItems(items.map((item) => String(item.id)))
+  const result = cp.makeBibliography()
+  if (!result) throw new Error('makeBibliography returned nothing')
+  const [meta, html] = result
+  const entries = {}
+  meta.entry_ids.forEach((ids, n) => { entries[String(ids[0])] = html[n].trim() })
+  const errors = {}
+  for (const e of meta.bibliography_errors || []) {
+    errors[String(e.itemID)] = `citeproc-js bibliography error ${e.error_code}`
+  }
+  return { entries, errors }
+}
+
+// The text of an entry without its label: "[22]" alone is an empty entry.
+function text (html) {
+  return html.replace(/<div class="csl-left-margin">.*?<\/div>/s, '')
+    .replace(/<[^>]*>/g, '').replace(/&[a-z#0-9]+;/gi, ' ').trim()
+}
+
+function run (job) {
+  const styleXml = fs.readFileSync(job.style, 'utf8')
+  const locale = job.locale || 'en-US'
+  const items = job.items.filter((item) => item && item.id !== undefined && item.id !== null)
+  const errors = {}
+  job.items.forEach((item, n) => {
+    if (!items.includes(item)) errors[`#${n}`] = 'item without an id'
+  })
+  let entries = {}
+  try {
+    const all = bibliography(styleXml, locale, items)
+    entries = all.entries
+    Object.assign(errors, all.errors)
+  } catch (whole) {
+    for (const item of items) {
+      try {
+        const one = bibliography(styleXml, locale, [item])
+        Object.assign(entries, one.entries)
+        Object.assign(errors, one.errors)
+      } catch (e) {
+        errors[String(item.id)] = `${e.name}: ${e.message}`.slice(0, 300)
+      }
+    }
+  }
+  for (const item of items) {
+    const id = String(item.id)
+    if (errors[id]) continue
+    if (!(id in entries)) errors[id] = 'not rendered'
+    else if (!text(entries[id])) errors[id] = 'empty entry'
+  }
+  return { name: job.name, entries, errors }
+}
+
+const jobs = JSON.parse(fs.readFileSync(0, 'utf8'))
+// citeproc-js reports some problems on the console; they must not mix with our JSON.
+console.log = (...args) => process.stderr.write(args.join(' ') + '\n')
+process.stdout.write(JSON.stringify(jobs.map(run)))
