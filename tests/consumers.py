@@ -649,7 +649,7 @@ def pandoc2_csljson(source: Path) -> Produced:
 
 def pandoc_bibtex(source: Path, to: str = "biblatex", which: str = "pandoc2") -> str | None:
     """``pandoc -f bibtex -t bibtex|biblatex SRC``: pandoc writing BibTeX."""
-    proc = run([*tool(which).argv, "-f", "bibtex", "-t", to, str(source)], timeout=60)
+    proc = run([*tool(which).argv, "-f", "bibtex", "-t", to, str(source)], timeout=30)
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -667,6 +667,20 @@ def bibtools_reads_csljson(path: Path, work: Path) -> CsljsonRead:
     out = d / "back.json"
     proc = bibtools("convert", str(path), "-t", "csljson", "-o", str(out))
     given = len(json.loads(Path(path).read_text("utf-8")))
+    written = len(json.loads(out.read_text("utf-8"))) if out.exists() else 0
+    skipped = [line for line in proc.stderr.splitlines() if "error" in line or "skipped" in line]
+    shutil.rmtree(d, ignore_errors=True)
+    return CsljsonRead(given, written, proc.returncode, skipped)
+
+
+def bibtools_reads_bibtex(text: str, work: Path) -> CsljsonRead:
+    """``bibtools convert FILE.bib -t csljson`` of BibTeX another program wrote:
+    does every entry come through?"""
+    d = _workdir(work, "bib-read-")
+    (d / "in.bib").write_text(text, encoding="utf-8")
+    out = d / "items.json"
+    proc = bibtools("convert", str(d / "in.bib"), "-t", "csljson", "-o", str(out))
+    given = len(re.findall(r"^@(?!(?:string|preamble|comment)\b)", text, re.M | re.I))
     written = len(json.loads(out.read_text("utf-8"))) if out.exists() else 0
     skipped = [line for line in proc.stderr.splitlines() if "error" in line or "skipped" in line]
     shutil.rmtree(d, ignore_errors=True)

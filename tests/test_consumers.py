@@ -380,6 +380,24 @@ def test_pandoc2_csljson_is_read_whole(work: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("to", ["bibtex", "biblatex"])
+def test_pandoc2_bibtex_is_read_whole(to: str, work: Path) -> None:
+    """pandoc 2.x as a producer of BibTeX and BibLaTeX: bibtools reads every entry."""
+    need("pandoc2")
+    written = consumers.each(lambda p: consumers.pandoc_bibtex(p, to), FILES)
+    found, given = [], 0
+    for path, text in zip(FILES, written, strict=True):
+        if not text or deliberate("pandoc2", path):
+            continue
+        read = consumers.bibtools_reads_bibtex(text, work)
+        given += read.given
+        if read.written != read.given:
+            found.append(f"{name(path)}: {read.written}/{read.given} entries; {read.skipped[:2]}")
+    assert given > 500, given
+    assert not found, f"{len(found)} files lose entries\n" + "\n".join(found[:20])
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("style", consumers.CSL_STYLES)
 def test_pandoc2_csljson_renders_as_citeproc_js_does(style: str, work: Path) -> None:
     """``bibtools format`` of pandoc 2.x's CSL-JSON agrees with citeproc-js
