@@ -243,13 +243,15 @@ def latex_to_text(tex: str) -> str:
 
 
 _TOKEN = re.compile(r"[^\s()\[\]]+")
+_EDGE = ",.;:\"'`“”‘’„«»"
 
 
 def printed_words(tex: str) -> list[str]:
-    """The words LaTeX prints of ``tex``, without the punctuation around them:
-    a field added after a word turns its "." into ",", and a year filled into
-    a natbib label, ``Name()`` -> ``Name(1998)``, adds a word; neither loses one."""
-    words = (t.strip(",.;:") for t in _TOKEN.findall(latex_to_text(tex)))
+    """The words LaTeX prints of ``tex``, without the punctuation and quotes
+    around them: a field added after a word turns its "." into "," (IEEE:
+    ``Cope.”`` -> ``Cope,”``), and a year filled into a natbib label,
+    ``Name()`` -> ``Name(1998)``, adds a word; neither loses one."""
+    words = (t.strip(_EDGE) for t in _TOKEN.findall(latex_to_text(tex)))
     return [w for w in words if w]
 
 

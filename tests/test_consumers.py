@@ -104,6 +104,10 @@ def test_words_added_are_not_words_lost() -> None:
     after = consumers.printed_words(r"Almendro et~al.(1998)Almendro \newblock Signalhorn, 1998.")
     assert consumers.first_lost_word(before, after) is None
     assert consumers.first_lost_word(after, before) == 3
+    before = consumers.printed_words("A, ``The rhetoric of Aristotle by Cope.''")
+    after = consumers.printed_words("A, ``The rhetoric of Aristotle by Cope,'' 1877.")
+    assert consumers.first_lost_word(before, after) is None
+    assert before[-1] == "Cope"
 
 
 @pytest.mark.parametrize(
