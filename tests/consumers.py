@@ -915,6 +915,20 @@ def bibtools_csljson(source: Path, work: Path) -> tuple[list[dict] | None, str]:
     return items, proc.stderr.strip()[-300:]
 
 
+_ENTRY = re.compile(
+    rb"^[ \t]*@[ \t]*(?!(?:string|preamble|comment)\b)[A-Za-z][^\s{(,=#%\"]*[ \t]*[{(]", re.M | re.I
+)
+
+
+def entries_in(bib: Path) -> int:
+    """Entries of a .bib file (lines that open one), counted without any parser."""
+    data = Path(bib).read_bytes().replace(b"\r", b"\n")
+    data = data.replace(b"\xef\xbb\xbf", b"").replace(b"\xff\xfe", b"").replace(b"\xfe\xff", b"")
+    if b"\x00@" in data or b"@\x00" in data:
+        data = data.replace(b"\x00", b"")  # UTF-16: its ASCII bytes are enough to count
+    return len(_ENTRY.findall(data))
+
+
 @dataclass
 class CiteprocConsumed:
     """citeproc-js on bibtools' CSL-JSON of one .bib file, in every CSL style."""
@@ -927,8 +941,8 @@ class CiteprocConsumed:
 
     @property
     def nothing_to_render(self) -> bool:
-        """A file without entries (only comments or @string): bibtools says so, exit 2."""
-        return "no bibtex records found" in self.no_output
+        """No CSL-JSON, and rightly: the file has no entry (only comments, @string)."""
+        return bool(self.no_output) and entries_in(self.source) == 0
 
     def empty_everywhere(self, styles: Sequence[str] = CSL_STYLES) -> list[str]:
         return [k for k, where in self.empty.items() if len(where) == len(styles)]

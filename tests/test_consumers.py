@@ -147,6 +147,16 @@ def test_flattened_latex_is_a_lost_word() -> None:
         assert consumers.first_lost_word(before, after) == 0, (orig, flat)
 
 
+def test_entries_in_counts_entries_not_strings_or_comments() -> None:
+    assert consumers.entries_in(FIXTURES / "texlive" / "amsj.bib") == 0  # only @string
+    assert consumers.entries_in(FIXTURES / "bibtexparser" / "bibtexparser_empty.bib") == 0
+    assert consumers.entries_in(FIXTURES / "texlive" / "xampl.bib") == 36
+    assert consumers.entries_in(FIXTURES / "jabref" / "jabref_tiny-BE-noBOM.bib") == 1
+    utf16_cr = FIXTURES / "jabref" / "jabref_encoding-utf-16BE-with-header.bib"  # \r lines
+    assert consumers.entries_in(utf16_cr) == 1
+    assert consumers.entries_in(FIXTURES / "bibtexparser" / "bibtexparser_book_bom.bib") == 1
+
+
 def test_first_lost_word() -> None:
     assert consumers.first_lost_word("a b c".split(), "a x b c y".split()) is None
     assert consumers.first_lost_word("a b c".split(), "a c b".split()) == 2
