@@ -174,7 +174,9 @@ def report_pandoc2(files, work: Path, jobs: int, shows: list[str], sample: int) 
         ours = f"{a.agree['bibtools']} ({pct(a.agree['bibtools'], a.items)})"
         bar = f"{a.agree['pandoc3']} ({pct(a.agree['pandoc3'], a.items)})"
         print(f"  {style:6} {a.items:8} {ours:>18} {bar:>16}")
-        print(f"         not rendered by bibtools: {a.missing['bibtools']}")
+        print(
+            f"         not rendered: bibtools {a.missing['bibtools']}, pandoc 3 {a.missing['pandoc3']}"
+        )
         shows += [f"RENDER {style} {d}" for d in a.differ["bibtools"]]
 
 
