@@ -55,12 +55,21 @@ function render (cp, items) {
   const result = cp.makeBibliography()
   if (!result) throw new Error('makeBibliography returned nothing')
   const [meta, html] = result
-  const entries = {}
-  meta.entry_ids.forEach((ids, n) => { entries[String(ids[0])] = html[n].trim() })
+  // An item with no rendered form (APA lists no personal communication) is in
+  // entry_ids and bibliography_errors but has no HTML: the rest line up.
   const errors = {}
   for (const e of meta.bibliography_errors || []) {
-    errors[String(e.itemID)] = `citeproc-js bibliography error ${e.error_code}`
+    errors[String(e.itemID)] = e.error_code === CSL.ERROR_NO_RENDERED_FORM
+      ? 'empty entry'
+      : `citeproc-js bibliography error ${e.error_code}`
   }
+  const ids = meta.entry_ids.map((id) => String(id[0]))
+  const rendered = ids.filter((id) => errors[id] !== 'empty entry')
+  if (rendered.length !== html.length) {
+    throw new Error(`${html.length} entries for ${rendered.length} items`)
+  }
+  const entries = {}
+  rendered.forEach((id, n) => { entries[id] = html[n].trim() })
   return { entries, errors }
 }
 
