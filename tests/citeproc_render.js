@@ -40,14 +40,31 @@ function engine (styleXml, locale, items) {
   return cp
 }
 
+class Misaligned extends Error {}
+
 function bibliography (styleXml, locale, items) {
-  const cp = engine(styleXml, locale, items)
   try {
-    return render(cp, items)
+    return render(engine(styleXml, locale, items), items)
   } catch (e) {
     engines.clear() // an engine that threw is in an unknown state
-    throw e
+    if (!(e instanceof Misaligned)) throw e
   }
+  // A style may leave an item out of the list without a word (APA: legal
+  // cases): find those alone, then render the others together.
+  const omitted = new Set()
+  for (const item of items) {
+    try {
+      const one = render(engine(styleXml, locale, [item]), [item])
+      if (!Object.keys(one.entries).length) omitted.add(item)
+    } catch (e) {
+      engines.clear()
+      if (!(e instanceof Misaligned)) throw e
+      omitted.add(item)
+    }
+  }
+  const out = render(engine(styleXml, locale, items), items.filter((i) => !omitted.has(i)))
+  for (const item of omitted) out.errors[String(item.id)] = 'empty entry'
+  return out
 }
 
 function render (cp, items) {
@@ -66,7 +83,7 @@ function render (cp, items) {
   const ids = meta.entry_ids.map((id) => String(id[0]))
   const rendered = ids.filter((id) => errors[id] !== 'empty entry')
   if (rendered.length !== html.length) {
-    throw new Error(`${html.length} entries for ${rendered.length} items`)
+    throw new Misaligned(`${html.length} entries for ${rendered.length} items`)
   }
   const entries = {}
   rendered.forEach((id, n) => { entries[id] = html[n].trim() })

@@ -265,20 +265,26 @@ def test_harness_sees_a_lost_word_and_a_new_warning(tmp_path: Path) -> None:
 
 
 def test_citeproc_render_entry_for_entry() -> None:
-    """APA lists no personal communication: no rendered form, and the entries
-    after it still belong to their own items."""
+    """APA lists no personal communication (citeproc-js says it has no rendered
+    form) and prints nothing of a legal case without fields (it says nothing):
+    the other entries still belong to their own items."""
     need("citeproc")
     items = [
         {"id": "a", "type": "book", "title": "Alpha", "author": [{"family": "Aa"}]},
         {"id": "letter", "type": "personal_communication", "title": "A letter"},
+        {"id": "m", "type": "book", "title": "Mu", "author": [{"family": "Mm"}]},
+        {"id": "case", "type": "legal_case"},
         {"id": "z", "type": "book", "title": "Omega", "author": [{"family": "Zz"}]},
     ]
     jobs = [(s, consumers.CSL_STYLE_DIR / f"{s}.csl", items) for s in consumers.CSL_STYLES]
     apa, ieee = (consumers.citeproc_render(jobs)[s] for s in consumers.CSL_STYLES)
-    assert apa.errors == {"letter": "empty entry"}
-    assert apa.entries["a"] == "Aa. (n.d.). <i>Alpha</i>."
-    assert apa.entries["z"] == "Zz. (n.d.). <i>Omega</i>."
-    assert ieee.errors == {} and ieee.entries["letter"].startswith("[2] ")
+    assert apa.errors == {"letter": "empty entry", "case": "empty entry"}
+    assert apa.entries == {
+        "a": "Aa. (n.d.). <i>Alpha</i>.",
+        "m": "Mm. (n.d.). <i>Mu</i>.",
+        "z": "Zz. (n.d.). <i>Omega</i>.",
+    }
+    assert ieee.errors == {"case": "empty entry"} and ieee.entries["letter"].startswith("[2] ")
 
 
 # --------------------------------------------------------------------------
