@@ -553,10 +553,12 @@ LITERAL_LT = "\ue000"
 def _prepare_item(item: dict[str, Any], keep: frozenset[str]) -> dict[str, Any]:
     """One item as pandoc should see it, so that it renders as citeproc-js renders it."""
     out = {k: v for k, v in item.items() if k in keep}
+    custom = item.get("custom")
+    if isinstance(custom, dict) and custom.get("type") == "" and out.get("type") == "document":
+        out["type"] = ""  # pandoc's @misc, read as a document: rendered as its own consumers do
     # Text such as "<b>" in a BibTeX title is text, but CSL rich text would
     # make it bold: the writer keeps the model's markup of such fields in
     # custom.markup; render from it with every literal "<" hidden.
-    custom = item.get("custom")
     stash = custom.get("markup") if isinstance(custom, dict) else None
     if isinstance(stash, dict):
         for var, markup in stash.items():

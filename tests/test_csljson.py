@@ -986,8 +986,9 @@ def case_spans_normalised(value: str, title: bool) -> str:
 def normalised(item: dict[str, Any]) -> dict[str, Any]:
     """What the writer gives back for ``item``: the documented normalisations only."""
     out = copy.deepcopy(item)
-    if out["type"] == "":
-        out["type"] = "document"
+    empty_type = out["type"] == ""
+    if empty_type:
+        out["type"] = "document"  # and custom says it was empty (below)
     for var in ("author", "editor"):
         if isinstance(out.get(var), list) and out[var][-1:] == [{"family": "others"}]:
             out[var][-1] = {"literal": "others"}
@@ -1032,6 +1033,8 @@ def normalised(item: dict[str, Any]) -> dict[str, Any]:
     for key in list(out):
         if key not in csljson.KINDS:
             custom[key] = out.pop(key)
+    if empty_type:
+        custom["type"] = ""
     name_extra: dict[str, Any] = {}
     for var in ("author", "editor"):
         for i, name in enumerate(out.get(var, [])):

@@ -951,7 +951,7 @@ def _failed(block: FailedBlock, result: ReadResult, source: str) -> None:
 
 def _entry_type(rec: Record, biblatex: bool) -> str:
     src = rec.source_type.lower()
-    if src in TO_CSL and TO_CSL[src] == rec.type:
+    if src in TO_CSL and TO_CSL[src] == rec.type and (biblatex or src not in _BIBLATEX_TYPES):
         return src
     if is_arxiv_preprint(rec):
         return "misc"
@@ -1174,7 +1174,6 @@ _RENAMES = {
         "location": "address",
         "eprinttype": "archiveprefix",
         "eprintclass": "primaryclass",
-        "langid": "language",
     },
     "biblatex": {
         "journal": "journaltitle",
@@ -1323,11 +1322,33 @@ def entry_parts(
         fields = [(n.lower(), v) for n, v in src.fields]
     else:
         fields = _merge_fields(rec, src.fields, changed, extra_names, gen_options)
+    if renames and dialect == "bibtex":
+        fields = _keep_date(fields, src.fields, rec.issued)
     out = []
     for name, value in fields:
         name = renames.get(name, name)
         out.append((name, _ascii_raw(name, value) if options.ascii else value))
     return etype, out
+
+
+def _keep_date(
+    fields: list[tuple[str, str]], raw: Iterable[tuple[str, str]], issued: PartialDate
+) -> list[tuple[str, str]]:
+    """A BibLaTeX ``date`` that ``year``/``month`` cannot hold stays beside them.
+
+    bibtex ignores it; biber reads it first and ignores the year, so a range
+    (``1984/1986``) or a day is still read as the source wrote it.
+    """
+    simple = issued.end is None and not issued.day and not issued.literal
+    if simple or any(name == "date" for name, _ in fields):
+        return fields
+    date = next((value for name, value in raw if name.lower() == "date"), None)
+    if date is None:
+        return fields
+    # Before them: biber warns about a year range it meets before the date.
+    names = [name for name, _ in fields]
+    at = min((i for i, name in enumerate(names) if name in ("year", "month", "day")), default=0)
+    return [*fields[:at], ("date", date), *fields[at:]]
 
 
 def _merge_fields(

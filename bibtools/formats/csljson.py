@@ -690,6 +690,9 @@ class _ItemReader:
             # pandoc 2.x is still what Debian and Ubuntu ship.
             self.warn("empty type (pandoc's for @misc); read as 'document'")
             rec.type = "document"
+            # Kept, so that styles can render it as citeproc-js and pandoc do:
+            # as a type no style names (no month in APA, unlike a document).
+            self.extra["type"] = ""
             return True
         if not isinstance(value, str):
             what = "no type" if value is None else f"no usable type ({_kind(value)} {value!r})"
