@@ -1,0 +1,149 @@
+"""Precision and recall of each ``verify`` verdict, and the requests it costs, against the loopback fakes.
+
+    python benchmarks/verify_scores.py [--set references|heldout] [--faults]
+        [--command 'bibtools verify {bib} --format json'] [--results FILE]
+
+Starts every scholarly fake (tests/fakes/scholarly.py) over the catalogue of
+tests/data/scholarly/works.json, runs the command twice on one cache
+(``BIBTOOLS_CACHE_DIR`` in a temporary directory; the second run should make
+no request), reads the JSON it prints (``{"results": [{"key", "verdict",
+"retracted", ...}]}``, issue 15) and scores it against
+tests/data/verify/<set>.truth.json:
+
+* per verdict: precision and recall (a genuine reference called anything
+  but ``verified`` is a false alarm, counted apart);
+* retractions: precision and recall of ``retracted: true``;
+* requests per source, first and second run.
+
+``--faults`` injects, on every source, one 503 and one 429 with
+``Retry-After: 1`` (slow answers need a gate released from a test, see
+tests/fakes/faulty.py); the score must still have no false alarm.  ``--results FILE`` scores a JSON file made elsewhere (another
+tool's verdicts mapped to these names) without running anything.
+
+The anchors of issue 15 (bibguard, hallubib, citeverify, scholarcheck,
+bibtex-verifier) hard-code their services' hosts; to run them here they need
+an adapter that points them at the fakes' URLs and maps their statuses to
+these verdicts (tests/data/verify/ANCHORS.md lists each tool's statuses).
+None is written yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+VERDICTS = ("verified", "mismatch", "wrong-id", "phantom-id", "not-found", "unchecked")
+
+
+def score(truth: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision/recall per verdict and for retractions; records missing from ``results`` count as wrong."""
+    expected = {k: t["verdict"] for k, t in truth["records"].items()}
+    got = {r["key"]: r.get("verdict", "") for r in results}
+    table: dict[str, dict[str, float]] = {}
+    for v in VERDICTS:
+        tp = sum(1 for k in expected if expected[k] == v and got.get(k) == v)
+        said = sum(1 for k in expected if got.get(k) == v)
+        real = sum(1 for k in expected if expected[k] == v)
+        table[v] = {
+            "precision": tp / said if said else 1.0,
+            "recall": tp / real if real else 1.0,
+            "support": real,
+        }
+    bad = [k for k in expected if expected[k] != "verified"]
+    retracted_true = {k for k, t in truth["records"].items() if t["retracted"]}
+    retracted_said = {r["key"] for r in results if r.get("retracted")}
+    hits = len(retracted_true & retracted_said)
+    return {
+        "verdicts": table,
+        "false_alarms": sorted(
+            k for k in expected if expected[k] == "verified" and got.get(k) != "verified"
+        ),
+        "bad_right": sum(1 for k in bad if got.get(k) == expected[k]) / len(bad) if bad else 1.0,
+        "missing": sorted(set(expected) - set(got)),
+        "retracted": {
+            "precision": hits / len(retracted_said) if retracted_said else 1.0,
+            "recall": hits / len(retracted_true) if retracted_true else 1.0,
+        },
+    }
+
+
+def run(command: str, bib: Path, env: dict[str, str]) -> dict[str, Any] | None:
+    argv = [a.replace("{bib}", str(bib)) for a in shlex.split(command)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    if proc.returncode == 2 or not proc.stdout.strip():
+        sys.stderr.write(proc.stderr[-2000:])
+        return None
+    return json.loads(proc.stdout)
+
+
+def report(name: str, s: dict[str, Any], counts: list[dict[str, int]]) -> str:
+    lines = [f"## {name}", "", "| verdict | precision | recall | n |", "|---|---|---|---|"]
+    for v, m in s["verdicts"].items():
+        lines.append(f"| {v} | {m['precision']:.2f} | {m['recall']:.2f} | {m['support']} |")
+    r = s["retracted"]
+    lines += [
+        "",
+        f"- false alarms on genuine references: {len(s['false_alarms'])} {s['false_alarms'] or ''}",
+        f"- bad references with the right verdict: {s['bad_right']:.0%}",
+        f"- retracted: precision {r['precision']:.2f}, recall {r['recall']:.2f}",
+        f"- missing from the output: {s['missing'] or 'none'}",
+    ]
+    for i, c in enumerate(counts, 1):
+        lines.append(
+            f"- requests, run {i}: {sum(c.values())} {dict(sorted((k, n) for k, n in c.items() if n))}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="references", choices=["references", "heldout"])
+    parser.add_argument("--command", default="bibtools verify {bib} --format json")
+    parser.add_argument("--results", type=Path, help="score this JSON instead of running anything")
+    parser.add_argument("--faults", action="store_true")
+    args = parser.parse_args()
+    data = ROOT / "tests" / "data" / "verify"
+    truth = json.loads((data / f"{args.set}.truth.json").read_text())
+    if args.results:
+        s = score(truth, json.loads(args.results.read_text())["results"])
+        print(report(str(args.results), s, []))
+        return 0
+
+    from fakes.scholarly import scholarly_fakes
+
+    with scholarly_fakes() as fakes, tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, **fakes.env, "BIBTOOLS_CACHE_DIR": cache}
+        if args.faults:
+            for fake in fakes.fakes.values():
+                fake.fail("", "503", times=1)
+                fake.rate_limit("", times=1, retry_after="1")
+        counts: list[dict[str, int]] = []
+        outputs = []
+        for _ in range(2):
+            fakes.reset_logs()
+            out = run(args.command, data / f"{args.set}.bib", env)
+            counts.append(fakes.counts())
+            if out is None:
+                print(f"{args.command!r} gave no JSON: `bibtools verify` is not available yet?")
+                return 1
+            outputs.append(out)
+    s = score(truth, outputs[0]["results"])
+    print(report(f"{args.set}.bib{' with faults' if args.faults else ''}", s, counts))
+    second = Counter(r["verdict"] for r in outputs[1]["results"])
+    print(f"- second run verdicts: {dict(second)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
