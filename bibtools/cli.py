@@ -461,7 +461,7 @@ def _run_enrich(
     from .diagnostics import UsageError
     from .enrich import enrich
     from .http import HttpClient
-    from .sources import check_api_urls
+    from .sources.base import check_api_urls
 
     if offline and refresh:
         raise UsageError("--offline and --refresh exclude each other")

@@ -46,7 +46,7 @@ from ..ids import ARXIV_ID, ArxivId, canonical_arxiv, parse_arxiv
 from ..model import PartialDate
 from ..text.markup import from_latex, to_plain
 from ..text.matching import normalize_title, title_distance
-from . import Status, as_int, base_url, one_line
+from .base import Status, as_int, base_url, one_line
 
 DEFAULT_API = "https://export.arxiv.org/api/query"
 DEFAULT_DELAY = 3.0

@@ -43,8 +43,7 @@ from urllib.parse import quote
 
 from ..diagnostics import UsageError
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from . import Status, base_url
-from .semanticscholar import pacing, policy
+from .base import Status, base_url, pacing, policy
 
 DEFAULT_API = "https://api.crossref.org"
 PUBLIC_HOST = "api.crossref.org"

@@ -38,8 +38,7 @@ from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from . import Status, as_int, base_url
-from .semanticscholar import pacing, policy
+from .base import Status, as_int, base_url, pacing, policy
 
 DEFAULT_API = "https://dblp.org"
 PUBLIC_HOST = "dblp.org"

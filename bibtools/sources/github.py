@@ -81,7 +81,8 @@ from ..http import (
     host_of,
     parse_retry_after,
 )
-from . import as_int, base_url, one_line
+from .base import as_int, base_url, one_line
+from .base import json_or_none as _json
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_WEB = "https://github.com"
@@ -917,13 +918,6 @@ def _slug_of(url: str, base: str) -> str:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100k-deep nesting
-        return None
 
 
 def _api_message(content: bytes) -> str:

@@ -39,8 +39,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
-from . import Status, as_int, base_url, one_line
+from ..http import HttpClient, HttpError, OfflineMiss, Reply, host_of
+from .base import Status, as_int, base_url, one_line, pacing, policy
+from .base import json_or_none as _json
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
 PUBLIC_HOST = "api.semanticscholar.org"
@@ -247,53 +248,9 @@ def parse_paper(item: Mapping[str, Any]) -> S2Paper | None:
     )
 
 
-# --------------------------------------------------------------------------
-# Pacing and configuration, shared with the DBLP and Crossref sources.
-
-
-def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def pacing(host: str, public_host: str, default: float, delay: float | None) -> float:
-    """The gap between requests: ``delay`` if given, else ``default``, 0 on loopback.
-
-    The public host never gets less than ``default`` (its documented or
-    observed limit), whatever the caller asks for.
-    """
-    if delay is None:
-        delay = 0.0 if is_loopback(host) else default
-    if delay != delay or delay < 0:
-        raise ValueError(f"delay must be a non-negative number of seconds, not {delay!r}")
-    if host == public_host or host.endswith("." + public_host):
-        delay = max(delay, default)
-    return delay
-
-
-def policy(
-    delay: float, timeout: tuple[float, float], retries: int, expire_after: float | None
-) -> HostPolicy:
-    # Backoff scales with the pacing: 1 s steps for a real API, none for a loopback fake.
-    return HostPolicy(
-        min_interval=delay,
-        timeout=timeout,
-        retries=retries,
-        backoff_base=min(1.0, delay),
-        backoff_cap=60.0,
-        expire_after=expire_after,
-    )
-
-
 def _all(keys: Iterable[str], results: dict[str, S2Lookup], lookup: S2Lookup) -> None:
     for k in keys:
         results[k] = S2Lookup(lookup.status, None, lookup.message)
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
