@@ -1,42 +1,60 @@
 """bibtools: convert, enrich and format bibliographies.
 
-    >>> from bibtools import load, dumps
-    >>> records = load("papers.bib")          # format from the extension or content
-    >>> text = dumps(records, "csljson")      # or dump(records, "refs.json")
+    >>> import bibtools
+    >>> result = bibtools.read("papers.bib")       # a path or the text itself
+    >>> result.records, result.diagnostics          # what was read, what was not
+    >>> text = bibtools.write(result, "csljson")    # or "bibtex", "ris"
 
 Everything heavy is imported on first use, so ``bibtools --version`` and
-``import bibtools`` stay instant.
+``import bibtools`` stay instant, and importing bibtools changes no global
+state (loggers, warnings filters).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = [
     "CodeLink",
     "Name",
     "PartialDate",
+    "ReadResult",
     "Record",
     "__version__",
     "dump",
     "dumps",
     "load",
     "loads",
+    "read",
+    "write",
 ]
 
 if TYPE_CHECKING:
+    from .api import read, write
     from .convert import dump, dumps, load, loads
+    from .formats import ReadResult
     from .model import CodeLink, Name, PartialDate, Record
+
+_LAZY = {
+    "read": "api",
+    "write": "api",
+    "load": "convert",
+    "loads": "convert",
+    "dump": "convert",
+    "dumps": "convert",
+    "ReadResult": "formats",
+    "Record": "model",
+    "Name": "model",
+    "PartialDate": "model",
+    "CodeLink": "model",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load", "loads", "dump", "dumps"):
-        from . import convert
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(convert, name)
-    if name in ("Record", "Name", "PartialDate", "CodeLink"):
-        from . import model
-
-        return getattr(model, name)
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'bibtools' has no attribute {name!r}")

@@ -79,8 +79,6 @@ class Change:
         }
 
 
-
-
 def label(outcome: Outcome) -> str:
     """``not found`` for NOT_FOUND: how summaries name an outcome."""
     return LABELS[outcome]

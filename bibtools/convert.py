@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from .diagnostics import Diagnostic, Diagnostics, InputError, UsageError
+from .diagnostics import Diagnostic, Diagnostics, InputError, Level, UsageError
+from .files import read_input, write_atomic
 from .formats import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
 from .model import Record
+from .text.keys import new_keys
+from .text.markup import from_latex
 
 # name -> module; a new format is one line here plus its module.
 FORMATS = {
@@ -111,7 +114,6 @@ def read_file(
     A file that is not UTF-8 is decoded (see :func:`bibtools.files.decode`)
     and a warning says which encoding was assumed.
     """
-    from .files import read_input
 
     text, encoding = read_input(path)
     source = "<stdin>" if path == "-" else path
@@ -126,7 +128,6 @@ def read_file(
 
 
 def _encoding_warning(source: str, encoding: str) -> Diagnostic:
-    from .diagnostics import Level
 
     return Diagnostic(
         source, 0, Level.WARNING, f"not UTF-8; read as {encoding} (check accented names)"
@@ -145,7 +146,6 @@ def dumps(records: list[Record], format: str, **options: object) -> str:
 
 def dump(records: list[Record], path: str, format: str | None = None, **options: object) -> None:
     """Write records to ``path`` atomically; the format follows the extension."""
-    from .files import write_atomic
 
     fmt = canonical(format) if format else from_extension(path)
     if fmt is None:
@@ -165,7 +165,6 @@ def write(
     module = get_format(fmt)
     if not hasattr(module, "write"):
         raise UsageError(f"{format} is an input format only")
-    from .text.keys import new_keys
 
     # A BibTeX file keeps a repeated key as it was: bibtex and biber use the
     # first entry, and renaming the second would print an entry they skip.
@@ -190,6 +189,7 @@ class ConvertResult:
     blocks: list[TextBlock] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # "file (format)"
+    formats: list[str] = field(default_factory=list)  # the format each input was read as
     encodings: list[str] = field(default_factory=list)  # of each BibTeX input
 
     def legacy_encoding(self) -> str | None:
@@ -225,6 +225,7 @@ def read_inputs(
             why = f" ({first_error.message})" if first_error else ""
             raise InputError(f"{name}: no {fmt} records found{why}")
         out.sources.append(f"{name} ({fmt})")
+        out.formats.append(fmt)
         out.blocks.extend(result.blocks)
         out.files.append(name)
         if fmt == "bibtex":
@@ -288,8 +289,6 @@ _PART_TYPES = {"paper-conference", "chapter", "entry-encyclopedia", "entry-dicti
 def _parent_booktitle(parent: Record) -> str:
     """BibTeX copies the parent's booktitle field; BibLaTeX maps its title."""
     if parent.extra_format == "bibtex" and "booktitle" in parent.extra:
-        from .text.markup import from_latex
-
         return from_latex(parent.extra["booktitle"])
     return parent.title or parent.container_title
 

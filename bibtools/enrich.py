@@ -59,6 +59,8 @@ from typing import TYPE_CHECKING, Any
 
 from .changes import NOT_ENRICHED, Change, Outcome, display, label, most_actionable
 from .diagnostics import Diagnostics, UsageError
+from .http import HttpClient, stats_delta
+from .ids import arxiv_from_record, parse_arxiv
 from .model import CodeLink, Name, Record
 from .text.markup import from_latex, to_plain
 from .text.matching import (
@@ -223,7 +225,6 @@ def enrich(
     Records should have their citation keys assigned first, so that the
     changes name them.
     """
-    from .http import HttpClient, stats_delta
     from .sources.arxiv import ArxivClient
 
     unknown = [s for s in sources if s not in SOURCES]
@@ -341,7 +342,6 @@ def _published_pass(run: _Run, http: HttpClient, env: Mapping[str, str] | None) 
 
 
 def _arxiv_pass(run: _Run, client: ArxivClient) -> None:
-    from .ids import arxiv_from_record
 
     by_id: dict[str, list[int]] = {}
     by_title: dict[str, list[int]] = {}
@@ -540,7 +540,6 @@ def merge_arxiv(record: Record, entry: ArxivEntry, key: str) -> tuple[Record, li
 
 
 def _same_arxiv_id(a: Any, b: Any) -> bool:
-    from .ids import parse_arxiv
 
     pa, pb = parse_arxiv(str(a)), parse_arxiv(str(b))
     return pa is not None and pb is not None and pa.id == pb.id

@@ -86,6 +86,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .changes import Change
 from .diagnostics import UsageError
+from .http import HostPolicy, HttpClient, HttpError, Unavailable, host_of, stats_delta
 from .model import CodeLink, Record
 from .text.markup import from_latex
 from .text.urls import Repository, find_urls, repository, trim_url
@@ -423,7 +424,6 @@ def probe(http: HttpClient, url: str, options: LinkOptions | None = None) -> Pro
 
 
 def _probe(http: HttpClient, url: str, options: LinkOptions) -> Probe:
-    from .http import HttpError, Unavailable
 
     chain = [url]
     current, method = url, "HEAD"
@@ -538,7 +538,6 @@ def _header(reply: Reply, name: str) -> str:
 
 def _ensure_policy(http: HttpClient, url: str, options: LinkOptions) -> None:
     """Give a host nobody configured the link checker's policy (several at once, no fail-fast)."""
-    from .http import HostPolicy, host_of
 
     host = host_of(url)
     if http.policy_for(host) is http.default_policy:
@@ -556,7 +555,6 @@ def _ensure_policy(http: HttpClient, url: str, options: LinkOptions) -> None:
 
 
 def _width(http: HttpClient, url: str, options: LinkOptions) -> int:
-    from .http import host_of
 
     policy = http.policy_for(host_of(url))
     width = policy.concurrency if policy.min_interval <= 0 else 1
@@ -570,7 +568,6 @@ def probe_all(
     progress: Callable[[], None] | None = None,
 ) -> dict[tuple[str, ...], Probe]:
     """:func:`probe` every URL on threads: at most ``per_host`` per host, ``overall`` in all."""
-    from .http import host_of
 
     options = options or LinkOptions()
     queues: dict[str, deque[tuple[tuple[str, ...], str]]] = defaultdict(deque)
@@ -627,7 +624,6 @@ def check_links(
     nothing else (for ``enrich --sources github``).  Records should have
     their keys assigned (rows name them).
     """
-    from .http import HttpClient, host_of, stats_delta
     from .sources.github import GitHubClient
 
     options = options or LinkOptions()

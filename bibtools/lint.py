@@ -89,7 +89,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -97,10 +96,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .changes import Change
-from .diagnostics import Diagnostic, Diagnostics, Level
-from .ids import arxiv_key
+from .convert import canonical, detect, get_format, resolve_crossrefs
+from .dedupe import find_duplicates, venue_score
+from .diagnostics import Diagnostic, Diagnostics, Level, UsageError
+from .files import read_input
+from .formats import ReadOptions
+from .formats.bibtex import FROM_CSL, TO_CSL
+from .formats.bibtex_split import quiet_bibtexparser
+from .ids import arxiv_key, clean_doi, normalize_doi
 from .model import Record
 from .preprint import is_arxiv_preprint, is_preprint_venue
+from .text.dates import is_valid, parse_month
 from .text.keys import biber_accepts
 from .text.markup import protect_case, to_plain
 from .text.matching import normalize_title
@@ -117,8 +123,6 @@ __all__ = [
     "render_json",
     "render_text",
 ]
-
-logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 E, W = Level.ERROR, Level.WARNING
 
@@ -210,8 +214,6 @@ class Source:
     @classmethod
     def from_text(cls, text: str, name: str = "<string>", format: str | None = None) -> Source:
         """Read ``text`` (format from ``format``, else from ``name``, else sniffed)."""
-        from .convert import canonical, detect, get_format
-        from .formats import ReadOptions
 
         fmt = canonical(format) if format else detect(text, name)
         try:
@@ -224,7 +226,6 @@ class Source:
     @classmethod
     def from_file(cls, path: str, format: str | None = None) -> Source:
         """Read a file (``-`` is stdin); raises :class:`bibtools.diagnostics.InputError`."""
-        from .files import read_input
 
         text, encoding = read_input(path)
         source = cls.from_text(text, "<stdin>" if path == "-" else path, format)
@@ -264,7 +265,8 @@ def _raw_entries(text: str) -> list[_RawEntry]:
     # The reader drops a byte-order mark; positions must still count it.
     bom = 1 if text.startswith("\ufeff") else 0
     try:
-        library = Splitter(text[bom:]).split()
+        with quiet_bibtexparser():
+            library = Splitter(text[bom:]).split()
     except Exception:  # the splitter's own "report this bug" states: no raw checks then
         return []
     lines = _Lines(text)
@@ -600,8 +602,6 @@ def _check_raw_field(fx: _FieldFix) -> None:
                     _rewrap(fx.value, fixed) if fixable else None,
                 )
     if name == "doi":
-        from .ids import clean_doi
-
         inner = _single(fx.value)
         if inner is not None and "{" not in inner:
             fixed = clean_doi(inner)
@@ -688,7 +688,6 @@ def _number(text: str) -> int | None:
 
 def _bibtex_type(rec: Record) -> str:
     """The entry type the BibTeX writer would use (the input's when it still fits)."""
-    from .formats.bibtex import FROM_CSL, TO_CSL
 
     src = rec.source_type.lower()
     if src in TO_CSL and TO_CSL[src] == rec.type:
@@ -703,7 +702,6 @@ _SEASONS = frozenset({"spring", "summer", "fall", "autumn", "winter"})
 
 def _month_ok(value: str) -> bool:
     """A month, a season (BibTeX prints it), or several ("Jul/Aug", "November, December")."""
-    from .text.dates import parse_month
 
     words = [
         w for w in re.split(r"[\s,/\u2013-]+", value.strip().strip("{}").replace("~", " ")) if w
@@ -715,9 +713,6 @@ def _month_ok(value: str) -> bool:
 
 def _record_findings(rec: Record, emit: Callable[..., None], complete: Record) -> None:
     """The checks on one record; ``complete`` is it with its crossref parent's fields."""
-    from .dedupe import venue_score
-    from .ids import clean_doi, normalize_doi
-    from .text.dates import is_valid
 
     # truncated-authors
     for what in ("authors", "editors"):
@@ -738,7 +733,11 @@ def _record_findings(rec: Record, emit: Callable[..., None], complete: Record) -
     arxiv = rec.arxiv_id or arxiv_key(rec)
     doi = normalize_doi(rec.doi)
     published_doi = doi if doi and not doi.startswith("10.48550/") else ""
-    if (arxiv or is_arxiv_preprint(rec)) and venue_score(rec) == 0 and (rec.journal_ref or published_doi):
+    if (
+        (arxiv or is_arxiv_preprint(rec))
+        and venue_score(rec) == 0
+        and (rec.journal_ref or published_doi)
+    ):
         where = f"journal_ref {rec.journal_ref!r}" if rec.journal_ref else f"DOI {rec.doi}"
         emit(
             "published-preprint",
@@ -946,7 +945,6 @@ def lint(
     safe fixes are applied to the BibTeX texts (``result.fixed``) and
     ``result.remaining`` is a fresh lint of the fixed texts.
     """
-    from .diagnostics import UsageError
 
     chosen = set(select) if select is not None else None
     skipped = set(ignore)
@@ -993,7 +991,6 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _with_crossrefs(sources: Sequence[Source]) -> dict[int, Record]:
     """id(record) -> a copy with what it inherits from its crossref parent (any input)."""
-    from .convert import resolve_crossrefs
 
     records = [r for s in sources for r in s.records]
     if not any(r.crossref for r in records):
@@ -1069,7 +1066,6 @@ def _raw_checks(
 
 
 def _cross_checks(sources: Sequence[Source], out: _Collector) -> None:
-    from .dedupe import find_duplicates
 
     everything: list[tuple[Source, int, Record]] = [
         (s, i, r) for s in sources for i, r in enumerate(s.records)

@@ -194,13 +194,6 @@ class Record:
     origin_file: str = field(default="", compare=False)
     origin_line: int = field(default=0, compare=False)
 
-    @property
-    def is_preprint(self) -> bool:
-        """An arXiv paper not (yet) known in a published version."""
-        if self.type not in ("article", "document", "manuscript"):
-            return False  # a journal article or conference paper that is also on arXiv
-        return bool(self.arxiv_id) or (bool(self.arxiv_primary_class) and not self.container_title)
-
     def location(self) -> str:
         """``FILE:LINE`` of the record's origin, for messages."""
         if self.origin_file and self.origin_line:

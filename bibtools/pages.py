@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostics, UsageError
-from .model import Record
+from .model import Name, PartialDate, Record
 from .preprint import is_arxiv_preprint
 from .render import (
     RENDERERS,
@@ -97,6 +97,7 @@ from .render import (
 )
 from .text.markup import to_plain
 from .text.names import parse_plain_name
+from .text.urls import is_code_url
 
 OUTPUTS = ("text", "markdown", "html", "latex")
 GROUPS = ("none", "year", "type")
@@ -467,7 +468,6 @@ def code_url(record: Record) -> str:
     for link in record.code_links:
         if safe_href(link.url):
             return link.url
-    from .text.urls import is_code_url
 
     return record.url if record.url and is_code_url(record.url) and safe_href(record.url) else ""
 
@@ -715,18 +715,34 @@ def _mark_safe(entries: list[PageEntry], output: str) -> None:
 # The entry point
 
 
-def format_records(records: Sequence[Record], options: FormatOptions | None = None) -> FormatResult:
-    """Render ``records`` (keys assigned) as a publication list; see the module docstring."""
-    options = options or FormatOptions()
-    options.check()
-    styled = render_leaving_out(
+def style_records(records: Sequence[Record], options: FormatOptions) -> StyleResult:
+    """The records through the style engine once; any number of outputs can be laid out from it."""
+    return render_leaving_out(
         records,
         lambda some: render(
             some, options.style, options.locale, engine=options.engine, blocks=options.blocks
         ),
         options.style,
     )
-    diagnostics = styled.diagnostics
+
+
+def format_records(
+    records: Sequence[Record],
+    options: FormatOptions | None = None,
+    *,
+    styled: StyleResult | None = None,
+) -> FormatResult:
+    """Render ``records`` (keys assigned) as a publication list; see the module docstring.
+
+    ``styled`` is :func:`style_records`'s result for the same records, style,
+    locale and engine, when the caller lays out several outputs from one run
+    of the style engine (``build``: Markdown and HTML).
+    """
+    options = options or FormatOptions()
+    options.check()
+    if styled is None:
+        styled = style_records(records, options)
+    diagnostics = Diagnostics(styled.diagnostics)
     pattern = highlight_pattern(options.highlight)
     input_order = {id(r): i for i, r in enumerate(styled.records)}
     entries = [_page_entry(e, options, pattern) for e in styled.entries]
@@ -768,7 +784,6 @@ MAX_TRIALS = 64
 
 def _canary() -> Record:
     """A record every style can format: when even it fails, the engine is broken, not a record."""
-    from .model import Name, PartialDate
 
     return Record(
         type="article-journal",

@@ -964,5 +964,3 @@ def _found_message(version: Version, evidence: Evidence) -> str:
         f"published version: {_venue_year(version)} ({evidence.source} {version.ident}, "
         f"confidence {evidence.confidence:.2f})"
     )
-
-

@@ -476,12 +476,12 @@ def test_output_onto_a_full_device_and_a_full_standard_output(refs: Path, tmp_pa
 def test_an_operating_system_error_anywhere_is_exit_status_2(
     here: Path, refs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bibtools.convert
+    import bibtools.app
 
     def io_error(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EIO, "Input/output error", "/mnt/flaky")
 
-    monkeypatch.setattr(bibtools.convert, "write", io_error)
+    monkeypatch.setattr(bibtools.app, "write", io_error)
     result = run("convert", "refs.bib", "-t", "ris")
     assert result.exit_code == 2
     assert one_line_each(result.stderr) == ["bibtools: error: /mnt/flaky: Input/output error"]
@@ -490,12 +490,12 @@ def test_an_operating_system_error_anywhere_is_exit_status_2(
 def test_a_real_bug_is_still_exit_status_3(
     here: Path, refs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bibtools.convert
+    import bibtools.app
 
     def bug(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug of ours")
 
-    monkeypatch.setattr(bibtools.convert, "write", bug)
+    monkeypatch.setattr(bibtools.app, "write", bug)
     result = run("convert", "refs.bib", "-t", "ris")
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [
@@ -834,4 +834,31 @@ def test_output_below_a_file_is_one_line(here: Path, refs: Path) -> None:
     assert result.exit_code == 2
     assert one_line_each(result.stderr) == [
         "bibtools: error: file/refs.ris: cannot write (Not a directory)"
+    ]
+
+
+def test_an_internal_error_in_a_real_process_is_one_line_and_exit_status_3(
+    here: Path, refs: Path
+) -> None:
+    """The installed entry point, in its own process: a pipeline step that is
+    broken (here: not callable, so Python itself raises TypeError deep in the
+    pipeline) ends with the one documented line, no traceback, status 3."""
+    code = (
+        "import sys, bibtools.app as app\n"
+        "app.write = None\n"
+        "from bibtools.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "convert", "refs.bib", "-t", "ris"],
+        capture_output=True,
+        text=True,
+        cwd=here,
+        env={**os.environ, "BIBTOOLS_DEBUG": ""},
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "bibtools: error: internal error: TypeError: 'NoneType' object is not callable "
+        "(a bug in bibtools; set BIBTOOLS_DEBUG=1 for the traceback)"
     ]

@@ -24,3 +24,15 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     last = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")][-1]
     assert test.endswith(last), (test, last)
+
+
+def test_the_python_api_example_runs_and_prints_what_it_says(capsys) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API") :]
+    code = re.search(r"```python\n(.+?)\n```", section, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "<string>:5: error: @article{broken" in out  # the broken entry, with its line
+    assert "['knuth84']" in out
+    assert "@string{jacm" in out and "journal = jacm" in out  # the macro stays a macro
+    assert '"title": "Literate Programming"' in out

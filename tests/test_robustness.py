@@ -623,7 +623,10 @@ def test_unbalanced_braces_through_the_cli(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output  # its one record was skipped: nothing left
     line, summary = result.stderr.splitlines()
     assert line.startswith(f"{source}:1: error: ") and "unbalanced" in line, line
-    assert summary == "bibtools: error: no record could be read (1 skipped, see above); nothing written"
+    assert (
+        summary
+        == "bibtools: error: no record could be read (1 skipped, see above); nothing written"
+    )
     assert result.stdout == ""
 
 

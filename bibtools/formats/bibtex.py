@@ -16,7 +16,6 @@ First`` names, titles with acronyms brace-protected.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections import defaultdict, deque
@@ -45,9 +44,6 @@ from .bibtex_split import (
 
 NAME = "bibtex"
 EXTENSIONS = (".bib", ".bibtex", ".biblatex")
-
-# bibtexparser logs every recovered block; we report them as diagnostics.
-logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 _SNIFF = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 

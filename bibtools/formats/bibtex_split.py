@@ -43,8 +43,10 @@ start at the start of a line), so a large file streams.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, chain, islice, repeat
 from operator import sub
@@ -275,11 +277,10 @@ def _fallback(chunk: str, line: int, has_boundary: bool, gaps: bool = False) -> 
     )
     from bibtexparser.splitter import Splitter
 
-    _quiet_bibtexparser()
     try:
-        blocks = [
-            b for b in Splitter(chunk).split().blocks if gaps or not isinstance(b, ImplicitComment)
-        ]
+        with quiet_bibtexparser():
+            library = Splitter(chunk).split()
+        blocks = [b for b in library.blocks if gaps or not isinstance(b, ImplicitComment)]
     except Exception as exc:  # a bug in bibtexparser must not stop the file
         end = chunk.rfind("@") if has_boundary else len(chunk)
         yield FailedBlock(chunk[:end], line, f"cannot split this block: {exc}")
@@ -313,8 +314,18 @@ def _fallback(chunk: str, line: int, has_boundary: bool, gaps: bool = False) -> 
             yield TextBetween(b.comment.strip(), at)
 
 
-def _quiet_bibtexparser() -> None:
-    import logging
+@contextmanager
+def quiet_bibtexparser() -> Iterator[None]:
+    """bibtexparser's logging silenced while the splitter runs, and only then.
 
-    # It logs every block it recovers from; the reader reports them instead.
-    logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+    It logs every block it recovers from; the reader reports them as
+    diagnostics instead.  The level is restored afterwards, so an
+    application that imports bibtools keeps its own logging configuration.
+    """
+    logger = logging.getLogger("bibtexparser")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

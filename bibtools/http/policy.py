@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from .. import __version__
+from ..version import __version__
 
 PROJECT_URL = "https://github.com/bibtools/bibtools"
 USER_AGENT = f"bibtools/{__version__} (+{PROJECT_URL})"

@@ -1,0 +1,2 @@
+"""One module per ``bibtools`` command: options in, one pipeline call (:mod:`bibtools.app`),
+messages and an exit status out.  :mod:`bibtools.cli` loads them lazily."""
