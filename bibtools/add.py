@@ -731,6 +731,7 @@ def add(
     if records:
         options = WriteOptions(dialect=chosen_dialect, ascii=ascii_only)
         text = bibtex_format.write(records, options).text
+        text = text if text.endswith("\n") else text + "\n"
     return AddResult(outcomes, records, text, chosen_dialect, style.name)
 
 

@@ -1226,5 +1226,10 @@ def format_command(
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+from .commands.add import add  # noqa: E402
+
+main.add_command(add)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""The commands of the ``bibtools`` command line, one module each."""
