@@ -127,6 +127,10 @@ def add(
         if dry_run and target and not quiet:
             click.echo(f"Would append {n} entr{'y' if n == 1 else 'ies'} to {target}.", err=True)
     elif result.text:
+        if (read_bytes(target) if os.path.exists(target) else b"") != original:
+            # Someone saved the file while we asked the services: appending to
+            # what we read would throw their change away.
+            raise UsageError(f"{target}: changed while bibtools add ran; nothing written")
         write_atomic(target, append_to(original, encoding, result.text))
         if not quiet:
             click.echo(f"Appended {n} entr{'y' if n == 1 else 'ies'} to {target}.", err=True)
