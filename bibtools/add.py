@@ -220,9 +220,9 @@ class Clients:
         """Build every client the requests need: a bad BIBTOOLS_*_API URL is a usage error now."""
         kinds = {r.ident.kind if r.ident else "reference" for r in requests}
         if kinds & {"doi", "reference", "pmid"}:
-            _ = self.doi
-        if "reference" in kinds:
-            _ = self.crossref
+            # doi.org sends Crossref DOIs on to Crossref's API: the Crossref
+            # client registers that host's pacing (polite pool) before they go.
+            _ = (self.doi, self.crossref)
         if "arxiv" in kinds:
             _ = self.arxiv
         if "isbn" in kinds:
@@ -587,6 +587,7 @@ def add(
     :data:`NAMED_STYLES`.
     """
     target = target or Target()
+    clients.check(requests)
     outcomes = [Outcome(r, "pending") for r in requests]
     seen: dict[str, str] = {}  # identity key -> where it is already ("thesis.bib:KEY", "line 6")
     for rec in target.records:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fakes.scholarly import Scholarly, scholarly_fakes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bibtools.add import (
     Clients,
@@ -378,3 +380,27 @@ def test_cli_pasted_list_reports_confidence_and_candidates(sch: Scholarly, tmp_p
     assert unmatched and "nothing added" in err[unmatched[0]]
     assert err[unmatched[0] + 1].startswith("    candidate 0.")
     assert result.stdout.count("\n@") == 8 and "Okonkwo" not in result.stdout
+
+
+@given(
+    st.binary(max_size=200),
+    st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+    st.text(alphabet="@{}=,abc \n", max_size=40),
+)
+def test_append_never_touches_the_original_bytes(
+    original: bytes, encoding: str, entry: str
+) -> None:
+    out = append_to(original, encoding, entry)
+    assert out.startswith(original)
+    assert (out == original) == (entry == "")
+
+
+def test_cli_dialect_and_key_style_options(sch: Scholarly, tmp_path: Path) -> None:
+    result = cli(
+        sch, tmp_path, "10.1109/CVPR.2016.90", "--dialect", "biblatex", "--key-style", "authoryear"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("@inproceedings{He2016,")
+    assert "date      = {2016-06}" in result.stdout
+    bad = cli(sch, tmp_path, "10.1109/CVPR.2016.90", "--key-style", "fancy")
+    assert bad.exit_code == 2 and sch.total_requests() == 2  # doi.org + its redirect, once
