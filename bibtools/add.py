@@ -41,6 +41,7 @@ from .formats import bibtex as bibtex_format
 from .ids import (
     ArxivId,
     Identifier,
+    find_arxiv,
     identifier_problem,
     isbn13,
     normalize_doi,
@@ -96,7 +97,16 @@ def parse_inputs(items: Sequence[tuple[str, str]]) -> list[Request]:
             continue
         reference = _LIST_MARKER.sub("", text, count=1)
         if len(reference.split()) >= MIN_REFERENCE_WORDS:
-            out.append(Request(text, where, reference=reference))
+            # A reference that names its DOI or arXiv id is looked up by it.
+            named = (
+                parse_identifier(_doi_in_reference(reference))
+                if _DOI_IN_TEXT.search(reference)
+                else None
+            )
+            arxiv = find_arxiv(reference) if named is None else None
+            if arxiv is not None:
+                named = Identifier("arxiv", arxiv.id, arxiv.version)
+            out.append(Request(text, where, named, reference=reference))
             continue
         raise UsageError(f"{where}: {text!r}: {identifier_problem(text)}")
     return out
@@ -608,17 +618,16 @@ def add(
             seen[ident.dedupe_key] = earlier(o)
 
     # 2. Pasted references: Crossref's bibliographic query, under the author guard.
-    refs = [o for o in outcomes if o.status == "pending" and o.request.reference]
+    refs = [
+        o
+        for o in outcomes
+        if o.status == "pending" and o.request.reference and o.request.ident is None
+    ]
     doi_of: dict[int, str] = {}
-    queries = [o.request.reference for o in refs if not _doi_in_reference(o.request.reference)]
+    queries = [o.request.reference for o in refs]
     searches = clients.crossref.search(queries) if queries else {}
     for o in refs:
         i = outcomes.index(o)
-        found = _doi_in_reference(o.request.reference)
-        if found:
-            doi_of[i], o.confidence = found, 1.0
-            o.warnings.append(f"the reference names its DOI {found}")
-            continue
         search = searches[o.request.reference]
         if search.status in ("failed", "offline"):
             o.status, o.message = "failed", f"Crossref: {search.message}"

@@ -404,3 +404,12 @@ def test_cli_dialect_and_key_style_options(sch: Scholarly, tmp_path: Path) -> No
     assert "date      = {2016-06}" in result.stdout
     bad = cli(sch, tmp_path, "10.1109/CVPR.2016.90", "--key-style", "fancy")
     assert bad.exit_code == 2 and sch.total_requests() == 2  # doi.org + its redirect, once
+
+
+def test_a_reference_naming_its_arxiv_id_is_looked_up_by_it(sch: Scholarly, tmp_path: Path) -> None:
+    ref = "A. Vaswani et al. Attention is all you need. arXiv preprint arXiv:1706.03762, 2017."
+    result = cli(sch, tmp_path, "-", stdin=ref + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "(by the arXiv id the reference names)" in result.stderr
+    assert "eprint        = {1706.03762}" in result.stdout
+    assert len(sch.crossref.requests("query")) == 0

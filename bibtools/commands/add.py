@@ -148,7 +148,12 @@ def _describe(o: object, quiet: bool) -> list[str]:
     if o.status == "added" and o.record is not None:
         if quiet:
             return []
-        how = f" (matched, confidence {o.confidence:.2f})" if o.request.reference else ""
+        how = ""
+        if o.request.reference and o.request.ident is not None:
+            named = "DOI" if o.request.ident.kind == "doi" else "arXiv id"
+            how = f" (by the {named} the reference names)"
+        elif o.request.reference and o.confidence is not None:
+            how = f" (matched, confidence {o.confidence:.2f})"
         title = to_plain(o.record.title) or "(no title)"
         lines = [f"{where}: added {o.record.key}: {_short(title)}{how}"]
         lines += [f"{where}: warning: {o.record.key}: {w}" for w in o.warnings]
