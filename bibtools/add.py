@@ -604,9 +604,6 @@ def add(
         for k in identity_keys(rec):
             seen.setdefault(k, f"{target.name}:{rec.key}" if target.name else rec.key)
 
-    def earlier(o: Outcome) -> str:
-        return o.request.where
-
     # 1. Identifiers the file or an earlier input has: no request needed.
     for o in outcomes:
         ident = o.request.ident
@@ -615,19 +612,18 @@ def add(
         if ident.dedupe_key in seen:
             o.status, o.duplicate_of = "duplicate", seen[ident.dedupe_key]
         else:
-            seen[ident.dedupe_key] = earlier(o)
+            seen[ident.dedupe_key] = o.request.where
 
     # 2. Pasted references: Crossref's bibliographic query, under the author guard.
     refs = [
-        o
-        for o in outcomes
+        (i, o)
+        for i, o in enumerate(outcomes)
         if o.status == "pending" and o.request.reference and o.request.ident is None
     ]
     doi_of: dict[int, str] = {}
-    queries = [o.request.reference for o in refs]
+    queries = [o.request.reference for _, o in refs]
     searches = clients.crossref.search(queries) if queries else {}
-    for o in refs:
-        i = outcomes.index(o)
+    for i, o in refs:
         search = searches[o.request.reference]
         if search.status in ("failed", "offline"):
             o.status, o.message = "failed", f"Crossref: {search.message}"
@@ -824,10 +820,6 @@ def _books(clients: Clients, isbns: list[str]) -> dict[str, Any]:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def plain_title(record: Record) -> str:
-    return to_plain(record.title) if record.title else ""
 
 
 __all__ = [

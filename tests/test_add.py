@@ -413,3 +413,17 @@ def test_a_reference_naming_its_arxiv_id_is_looked_up_by_it(sch: Scholarly, tmp_
     assert "(by the arXiv id the reference names)" in result.stderr
     assert "eprint        = {1706.03762}" in result.stdout
     assert len(sch.crossref.requests("query")) == 0
+
+
+def test_latin1_file_gets_ascii_entries(sch: Scholarly, tmp_path: Path) -> None:
+    bib = tmp_path / "old.bib"
+    original = "% Encoding: ISO8859_1\n@misc{mueller, author={M\xfcller, J\xfcrgen}, title={\xc4rger}}\n".encode(
+        "latin-1"
+    )
+    bib.write_bytes(original)
+    result = cli(sch, tmp_path, "10.1162/neco.1997.9.8.1735", "--to", str(bib))
+    assert result.exit_code == 0, result.stderr
+    after = bib.read_bytes()
+    assert after.startswith(original)
+    added = after[len(original) :]
+    assert added.isascii() and b'Schmidhuber, J{\\"u}rgen' in added
