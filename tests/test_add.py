@@ -427,3 +427,19 @@ def test_latin1_file_gets_ascii_entries(sch: Scholarly, tmp_path: Path) -> None:
     assert after.startswith(original)
     added = after[len(original) :]
     assert added.isascii() and b'Schmidhuber, J{\\"u}rgen' in added
+
+
+def test_transient_errors_are_retried(sch: Scholarly, http: HttpClient) -> None:
+    sch.doi.fail("", "503", times=1)
+    sch.arxiv.fail("", "429", times=1, retry_after="0")
+    sch.openlibrary.fail("", "502", times=1)
+    sch.pubmed.fail("", "500", times=1)
+    items = [
+        ("1", "10.1109/CVPR.2016.90"),
+        ("2", "1810.04805"),
+        ("3", "9780262035613"),
+        ("4", "PMID:20412080"),
+    ]
+    result = run_add(sch, http, items)
+    assert [o.status for o in result.outcomes] == ["added"] * 4
+    assert len(sch.doi.requests()) == 2 and len(sch.pubmed.requests()) == 2
