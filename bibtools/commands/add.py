@@ -53,7 +53,7 @@ def add(
 ) -> None:
     """Add records by identifier: a DOI (10.1145/..., doi:..., https://doi.org/...),
     an arXiv id (1706.03762v5, arXiv:..., arxiv.org/abs or /pdf URLs), an
-    ISBN-10/13 or PMID:NUMBER; ``-`` reads ids, or a pasted reference list
+    ISBN-10/13 or PMID:NUMBER; '-' reads ids, or a pasted reference list
     (one formatted reference per line), from stdin.
 
     DOIs are resolved through doi.org (Crossref, DataCite and the other
