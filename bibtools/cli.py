@@ -25,6 +25,7 @@ EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
 # name -> "module:function" under bibtools.commands, in the order --help lists them.
 COMMANDS = {
+    "add": "add:add",
     "build": "build:build",
     "convert": "convert:convert",
     "enrich": "enrich:enrich",

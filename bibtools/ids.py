@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from .model import Record
@@ -149,3 +150,152 @@ def arxiv_key(record: Record) -> str:
     except (ValueError, TypeError):  # hostile extra values
         return ""
     return found.id.lower() if found is not None else ""
+
+
+# --------------------------------------------------------------------------
+# What users paste: one identifier of any kind (``bibtools add``)
+
+# doi.org and dx.doi.org resolver URLs: the DOI after them may be percent-encoded.
+_DOI_RESOLVER = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/", re.I)
+_DOI_LABEL = re.compile(r"^doi\s*:?\s*(?=10\.)", re.I)
+_ARXIV_URL = re.compile(
+    rf"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(?P<id>{ARXIV_ID})"
+    r"(?:v(?P<version>\d+))?(?:\.pdf)?/?$",
+    re.I,
+)
+_PMID = re.compile(
+    r"^(?:pmid|pubmed)\s*:?\s*(?P<id>\d{1,9})$"
+    r"|^(?:https?://)?pubmed\.ncbi\.nlm\.nih\.gov/(?P<url_id>\d{1,9})/?$",
+    re.I,
+)
+_ISBN_LABEL = re.compile(r"^isbn(?:-1[03])?\s*:?\s*", re.I)
+_ISBN_CHARS = re.compile(r"^[0-9Xx][0-9Xx \-]{8,20}$")
+
+
+def parse_doi(text: str) -> str | None:
+    """The DOI in a pasted ``10.1145/...``, ``doi:10...``, ``https://doi.org/...`` or
+    ``https://dx.doi.org/...`` (percent-encoding undone in URLs), else None.
+
+    The DOI keeps its case and every character it has (old Wiley DOIs have
+    ``()<>;:``).
+    """
+    t = text.strip()
+    if _DOI_RESOLVER.match(t):
+        t = unquote(_DOI_RESOLVER.sub("", t, count=1))
+    else:
+        t = _DOI_LABEL.sub("", t, count=1)
+    return t if DOI_SHAPE.match(t) else None
+
+
+def _isbn_digits(text: str) -> str:
+    t = _ISBN_LABEL.sub("", text.strip(), count=1)
+    if not _ISBN_CHARS.match(t):
+        return ""
+    return re.sub(r"[ \-]", "", t).upper()
+
+
+def _isbn10_ok(d: str) -> bool:
+    if not re.fullmatch(r"\d{9}[\dX]", d):
+        return False
+    total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(d))
+    return total % 11 == 0
+
+
+def _isbn13_check(first12: str) -> str:
+    total = sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(first12))
+    return str((10 - total % 10) % 10)
+
+
+def _isbn13_ok(d: str) -> bool:
+    return bool(re.fullmatch(r"97[89]\d{10}", d)) and _isbn13_check(d[:12]) == d[12]
+
+
+def isbn13(text: str) -> str | None:
+    """The ISBN-13 of an ISBN-10 or -13 (hyphens, spaces and an ``ISBN`` label allowed)
+    whose check digit is right, else None: ``0-201-13447-0`` -> ``9780201134476``."""
+    d = _isbn_digits(text)
+    if len(d) == 13 and _isbn13_ok(d):
+        return d
+    if len(d) == 10 and _isbn10_ok(d):
+        core = "978" + d[:9]
+        return core + _isbn13_check(core)
+    return None
+
+
+def parse_pmid(text: str) -> str | None:
+    """The PubMed id of ``PMID:123``, ``pmid: 123`` or a pubmed.ncbi.nlm.nih.gov URL.
+
+    A bare number is not taken for a PMID: it could as well be a mistyped ISBN.
+    """
+    m = _PMID.match(text.strip())
+    if m is None:
+        return None
+    value = (m.group("id") or m.group("url_id")).lstrip("0")
+    return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """One pasted identifier, normalised: ``kind`` is doi, arxiv, isbn or pmid.
+
+    ``value``: the DOI as given (case kept), the arXiv id without version,
+    the ISBN-13, the PMID digits.
+    """
+
+    kind: str
+    value: str
+    version: int | None = None  # arXiv only
+
+    def __str__(self) -> str:
+        if self.kind == "arxiv":
+            return f"arXiv:{self.value}" + (f"v{self.version}" if self.version else "")
+        prefix = {"doi": "doi:", "isbn": "ISBN ", "pmid": "PMID:"}[self.kind]
+        return prefix + self.value
+
+    @property
+    def dedupe_key(self) -> str:
+        """What makes two identifiers the same work: DOIs ignore case, arXiv versions."""
+        value = self.value.lower() if self.kind in ("doi", "arxiv") else self.value
+        return f"{self.kind}:{value}"
+
+
+def parse_identifier(text: str) -> Identifier | None:
+    """The identifier ``text`` is in full (not one mentioned in it), or None.
+
+    arXiv's DataCite DOIs (``10.48550/arXiv.ID``) are arXiv ids: arXiv
+    describes its papers better than DataCite does.
+    """
+    t = text.strip()
+    if not t:
+        return None
+    pmid = parse_pmid(t)
+    if pmid:
+        return Identifier("pmid", pmid)
+    m = _ID.fullmatch(t) or _ARXIV_URL.match(t)
+    doi = None if m else parse_doi(t)
+    if doi is not None:
+        m = re.fullmatch(rf"10\.48550/arxiv\.(?P<id>{ARXIV_ID})(?:v(?P<version>\d+))?", doi, re.I)
+        if m is None:
+            return Identifier("doi", doi)
+    if m is not None:
+        version = int(m.group("version")) if m.group("version") else None
+        return Identifier("arxiv", canonical_arxiv(m.group("id")), version)
+    isbn = isbn13(t)
+    if isbn:
+        return Identifier("isbn", isbn)
+    return None
+
+
+def identifier_problem(text: str) -> str:
+    """Why ``text`` is no identifier, in a few words (for a one-line usage error)."""
+    t = text.strip()
+    d = _isbn_digits(t)
+    if len(d) in (10, 13) and re.fullmatch(r"\d+X?", d):
+        return "an ISBN with a wrong check digit"
+    if re.fullmatch(r"\d{1,9}", t):
+        return "a bare number (write PMID:NUMBER for a PubMed id)"
+    if re.match(r"^(?:doi:|(?:https?://)?(?:dx\.)?doi\.org/)", t, re.I) or t.startswith("10."):
+        return "not a DOI (10.PREFIX/SUFFIX)"
+    if "arxiv" in t.lower():
+        return "not an arXiv id (YYMM.NNNNN or archive/YYMMNNN)"
+    return "not a DOI, arXiv id, ISBN or PMID"

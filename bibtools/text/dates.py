@@ -86,3 +86,37 @@ def resolve_yearless(month: int, day: int, as_of: dt.date) -> dt.date:
         if candidate <= as_of:
             return candidate
     raise ValueError(f"no {month}/{day} on or before {as_of}")
+
+
+_FREE_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+_FREE_WORD = re.compile(r"[A-Za-z]+\.?|\d{1,2}(?!\d)")
+
+
+def parse_free_date(text: str) -> list[int]:
+    """CSL ``date-parts`` of a catalogue's free-text date: ``July 28, 2008``,
+    ``28 Jul 2008``, ``2012-05-03``, ``2010 Jun``, ``c1984``; ``[]`` without a year.
+
+    A month and a day are kept only when the text says them unambiguously
+    (a month name; an ISO date).
+    """
+    iso = parse_iso(text)
+    if iso is not None and iso.year is not None and 1000 <= iso.year <= 2999:
+        return [p for p in (iso.year, iso.month, iso.day) if p is not None]
+    m = _FREE_YEAR.search(text)
+    if m is None:
+        return []
+    rest = text[: m.start()] + " " + text[m.end() :]
+    month = day = None
+    for word in _FREE_WORD.findall(rest):
+        if word[0].isalpha():
+            month = month or MONTHS.get(word.rstrip(".").lower())
+        elif day is None:
+            day = int(word)
+    if month is None:
+        return [int(m.group(1))]
+    if day is not None:
+        try:
+            dt.date(int(m.group(1)), month, day)
+        except ValueError:
+            day = None
+    return [int(m.group(1)), month] + ([day] if day else [])

@@ -55,7 +55,7 @@ def base_key(record: Record) -> str:
     return f"{who}{year}{words[0] if words else ''}"
 
 
-def _suffixes() -> Iterable[str]:
+def key_suffixes() -> Iterable[str]:
     letters = "abcdefghijklmnopqrstuvwxyz"
     yield from letters
     for first in letters:
@@ -136,7 +136,7 @@ def new_keys(
         rec = records[i]
         key = base
         if key.lower() in taken:
-            for suffix in _suffixes():
+            for suffix in key_suffixes():
                 key = base + suffix
                 if key.lower() not in taken:
                     break

@@ -1,0 +1,142 @@
+"""Google Books: a book's metadata by ISBN (``q=isbn:...``), one ISBN per request.
+
+``GET {api}/books/v1/volumes?q=isbn:9780099560432`` answers ``{"kind":
+"books#volumes", "totalItems": N, "items": [...]}`` (``totalItems`` 0 and no
+``items`` for an ISBN it does not know).  A volume's ``volumeInfo`` has
+``title``, ``subtitle``, ``authors`` (plain ``Given Family`` strings),
+``publisher``, ``publishedDate`` (``2012``, ``2012-05``, ``2012-05-03``),
+``pageCount`` and ``industryIdentifiers`` (``tests/fixtures/isbn``).  A
+search may answer volumes of other ISBNs: only one listing the asked ISBN
+is taken.
+
+:func:`csl_item` turns a volume into a CSL-JSON item.  ``BIBTOOLS_GOOGLEBOOKS_API``
+(default ``https://www.googleapis.com``); 1 s between requests on
+googleapis.com without a key, none on loopback; 30-day cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..text.dates import parse_free_date
+from ..text.names import parse_plain_name
+from .base import Lookup, as_int, base_url, json_or_none, one_line, pacing, policy
+
+DEFAULT_API = "https://www.googleapis.com"
+PUBLIC_HOST = "googleapis.com"
+DEFAULT_DELAY = 1.0
+EXPIRE_AFTER = 30 * 86400.0
+
+
+class GoogleBooksClient:
+    name = "googlebooks"
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        env: Mapping[str, str] | None = None,
+        api_url: str | None = None,
+        delay: float | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 4,
+        expire_after: float = EXPIRE_AFTER,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.http = http
+        self.api_url = (api_url or base_url(env, "BIBTOOLS_GOOGLEBOOKS_API", DEFAULT_API)).rstrip(
+            "/"
+        )
+        self.host = host_of(self.api_url)
+        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
+        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+
+    def lookup(self, isbns: Iterable[str]) -> dict[str, Lookup[dict[str, Any]]]:
+        """A CSL-JSON item per ISBN (digits, as given), one request each."""
+        return {isbn: self.lookup_one(isbn) for isbn in dict.fromkeys(isbns)}
+
+    def lookup_one(self, isbn: str) -> Lookup[dict[str, Any]]:
+        try:
+            reply = self.http.get(f"{self.api_url}/books/v1/volumes", params={"q": f"isbn:{isbn}"})
+        except OfflineMiss:
+            return Lookup("offline", message="not in the cache (offline)")
+        except HttpError as exc:
+            return Lookup("failed", message=str(exc))
+        doc = json_or_none(reply.content) if reply.ok else None
+        if not isinstance(doc, dict):
+            if reply.ok:
+                self.http.evict(reply)
+            problem = f"HTTP {reply.status}" if not reply.ok else "the answer is not JSON"
+            return Lookup("failed", message=f"{self.host}: {problem}")
+        items = doc.get("items")
+        for volume in items if isinstance(items, list) else []:
+            info = volume.get("volumeInfo") if isinstance(volume, dict) else None
+            if isinstance(info, dict) and _lists_isbn(info, isbn):
+                item = csl_item(info, isbn)
+                if item is not None:
+                    return Lookup("found", item)
+        total = as_int(doc.get("totalItems"))
+        return Lookup(
+            "not-found", message=f"Google Books does not know ISBN {isbn} (totalItems {total or 0})"
+        )
+
+
+def _isbn10(isbn13: str) -> str:
+    if not (len(isbn13) == 13 and isbn13.startswith("978")):
+        return ""
+    core = isbn13[3:12]
+    check = (11 - sum((10 - i) * int(c) for i, c in enumerate(core)) % 11) % 11
+    return core + ("X" if check == 10 else str(check))
+
+
+def _lists_isbn(info: Mapping[str, Any], isbn: str) -> bool:
+    ids = info.get("industryIdentifiers")
+    if not isinstance(ids, list):
+        return False
+    listed = {
+        re.sub(r"[^0-9X]", "", str(i.get("identifier", "")).upper())
+        for i in ids
+        if isinstance(i, dict)
+    }
+    return isbn in listed or (_isbn10(isbn) in listed and bool(_isbn10(isbn)))
+
+
+def _csl_name(text: str) -> dict[str, str]:
+    name = parse_plain_name(text)
+    if name.literal:
+        return {"literal": name.literal}
+    out = {
+        "family": name.family,
+        "given": name.given,
+        "non-dropping-particle": name.particle,
+        "suffix": name.suffix,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def csl_item(info: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
+    """The CSL-JSON item of a Google Books ``volumeInfo``; None without a title."""
+    title = one_line(info.get("title"), 1000)
+    if not title:
+        return None
+    subtitle = one_line(info.get("subtitle"), 1000)
+    item: dict[str, Any] = {"type": "book", "title": f"{title}: {subtitle}" if subtitle else title}
+    authors = info.get("authors")
+    names = [one_line(a, 300) for a in authors] if isinstance(authors, list) else []
+    if any(names):
+        item["author"] = [_csl_name(n) for n in names if n]
+    date = parse_free_date(one_line(info.get("publishedDate"), 100))
+    if date:
+        item["issued"] = {"date-parts": [date]}
+    publisher = one_line(info.get("publisher"), 300)
+    if publisher:
+        item["publisher"] = publisher
+    pages = as_int(info.get("pageCount"))
+    if pages:
+        item["number-of-pages"] = str(pages)
+    item["ISBN"] = isbn
+    return item

@@ -1,0 +1,147 @@
+"""Open Library's Books API: a book's metadata by ISBN, many ISBNs to a request.
+
+``GET {api}/api/books?bibkeys=ISBN:a,ISBN:b&format=json&jscmd=data`` answers
+an object keyed by each bibkey *as sent*; ISBNs it does not know are simply
+absent (``{}`` when none is known, HTTP 200).  A book (``jscmd=data``) has
+``title`` (and sometimes ``subtitle``), ``authors`` (``[{"name": "Iain M.
+Banks", "url": ...}]``), ``publishers`` and ``publish_places``
+(``[{"name": ...}]``), ``publish_date`` as free text (``"July 28, 2008"``,
+``"2016"``), ``number_of_pages`` and ``identifiers`` (``isbn_10``,
+``isbn_13``...) (``tests/fixtures/isbn``).
+
+:func:`csl_item` turns a book into a CSL-JSON item, so that one reader maps
+every source onto the record model.  ``BIBTOOLS_OPENLIBRARY_API`` (default
+``https://openlibrary.org``); 1 s between requests on openlibrary.org (its
+documented limit for unidentified clients), none on loopback; 30-day cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..text.dates import parse_free_date
+from ..text.names import parse_plain_name
+from .base import Lookup, base_url, json_or_none, one_line, pacing, policy
+
+DEFAULT_API = "https://openlibrary.org"
+PUBLIC_HOST = "openlibrary.org"
+DEFAULT_DELAY = 1.0
+EXPIRE_AFTER = 30 * 86400.0
+BATCH = 50
+
+
+class OpenLibraryClient:
+    name = "openlibrary"
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        env: Mapping[str, str] | None = None,
+        api_url: str | None = None,
+        delay: float | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 4,
+        expire_after: float = EXPIRE_AFTER,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.http = http
+        self.api_url = (api_url or base_url(env, "BIBTOOLS_OPENLIBRARY_API", DEFAULT_API)).rstrip(
+            "/"
+        )
+        self.host = host_of(self.api_url)
+        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
+        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+
+    def lookup(self, isbns: Iterable[str]) -> dict[str, Lookup[dict[str, Any]]]:
+        """A CSL-JSON item per ISBN (as given: digits only, ISBN-13 preferred), ``BATCH`` to a request."""
+        wanted = list(dict.fromkeys(isbns))
+        results: dict[str, Lookup[dict[str, Any]]] = {}
+        for start in range(0, len(wanted), BATCH):
+            batch = wanted[start : start + BATCH]
+            params = {
+                "bibkeys": ",".join(f"ISBN:{i}" for i in batch),
+                "format": "json",
+                "jscmd": "data",
+            }
+            try:
+                reply = self.http.get(f"{self.api_url}/api/books", params=params)
+            except OfflineMiss:
+                results.update(
+                    {i: Lookup("offline", message="not in the cache (offline)") for i in batch}
+                )
+                continue
+            except HttpError as exc:
+                results.update({i: Lookup("failed", message=str(exc)) for i in batch})
+                continue
+            doc = json_or_none(reply.content) if reply.ok else None
+            if not isinstance(doc, dict):
+                if reply.ok:
+                    self.http.evict(reply)
+                problem = f"HTTP {reply.status}" if not reply.ok else "the answer is not JSON"
+                results.update(
+                    {i: Lookup("failed", message=f"{self.host}: {problem}") for i in batch}
+                )
+                continue
+            for isbn in batch:
+                book = doc.get(f"ISBN:{isbn}")
+                item = csl_item(book, isbn) if isinstance(book, dict) else None
+                if item is None:
+                    results[isbn] = Lookup(
+                        "not-found", message=f"Open Library does not know ISBN {isbn}"
+                    )
+                else:
+                    results[isbn] = Lookup("found", item)
+        return results
+
+
+def _names(values: Any) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    out = [one_line(v.get("name"), 300) for v in values if isinstance(v, dict)]
+    return [n for n in out if n]
+
+
+def _csl_name(text: str) -> dict[str, str]:
+    """A plain ``Given Family`` name as a CSL name (a ``literal`` when it cannot be split)."""
+    name = parse_plain_name(text)
+    if name.literal:
+        return {"literal": name.literal}
+    out = {
+        "family": name.family,
+        "given": name.given,
+        "non-dropping-particle": name.particle,
+        "suffix": name.suffix,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def csl_item(book: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
+    """The CSL-JSON item of an Open Library book (``jscmd=data``); None without a title."""
+    title = one_line(book.get("title"), 1000)
+    if not title:
+        return None
+    item: dict[str, Any] = {"type": "book", "title": title}
+    subtitle = one_line(book.get("subtitle"), 1000)
+    if subtitle:
+        item["title"] = f"{title}: {subtitle}"
+    authors = [_csl_name(n) for n in _names(book.get("authors"))]
+    if authors:
+        item["author"] = authors
+    date = parse_free_date(one_line(book.get("publish_date"), 100))
+    if date:
+        item["issued"] = {"date-parts": [date]}
+    publishers = _names(book.get("publishers"))
+    if publishers:
+        item["publisher"] = publishers[0]
+    places = _names(book.get("publish_places"))
+    if places:
+        item["publisher-place"] = places[0]
+    pages = book.get("number_of_pages")
+    if isinstance(pages, int) and not isinstance(pages, bool) and pages > 0:
+        item["number-of-pages"] = str(pages)
+    item["ISBN"] = isbn
+    return item
