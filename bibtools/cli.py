@@ -268,6 +268,26 @@ def _publications(records: list[Any], output_dir: str, base: Any, quiet: bool) -
     return written
 
 
+def _site(
+    site: str, records: list[Any], bib_text: str, output_dir: str, inputs: list[str], force: bool
+) -> list[str]:
+    """Write a site generator's files (bibtools.sites) under output_dir."""
+    from .files import write_atomic
+    from .sites import export
+
+    made = export(records, site, bib_text)
+    _report(made.diagnostics)
+    paths = [os.path.join(output_dir, *f.path.split("/")) for f in made.files]
+    _guard_outputs(paths, inputs, force)
+    for path, f in zip(paths, made.files, strict=True):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomic(path, f.text)
+    if len(paths) == 1:
+        return paths
+    top = os.path.join(output_dir, made.files[0].path.split("/")[0]) if paths else output_dir
+    return [f"{top}{os.sep} ({len(paths)} files for {site})"]
+
+
 def _dedupe(result: ConvertResult, quiet: bool) -> None:
     """Merge duplicate records in place (--dedupe), reporting what merged."""
     from .dedupe import merge
@@ -729,10 +749,21 @@ def links(
     "--enrich",
     "do_enrich",
     is_flag=True,
-    help="Complete the records from arXiv first (see enrich).",
+    help="Complete the records first: arXiv (full authors, ids, DOIs), GitHub (stars); see enrich.",
 )
 @click.option("--check-links", is_flag=True, help="Also write links.md and links.json (see links).")
 @click.option("--style", help="Style of publications.md/.html [default: bibtools.toml, else apa].")
+@click.option(
+    "--highlight", multiple=True, metavar="NAME", help="Set NAME in bold on the pages (repeatable)."
+)
+@click.option(
+    "--selected-first", is_flag=True, default=None, help="Papers marked selected={true} first."
+)
+@click.option(
+    "--site",
+    type=click.Choice(["al-folio", "hugo-blox", "academicpages"]),
+    help="Also write the files this site generator reads, under DIR (see docs/site-exports.md).",
+)
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @click.option("--force", is_flag=True, help="Allow an output to overwrite one of the inputs.")
 @_network_options
@@ -746,6 +777,9 @@ def build(
     do_enrich: bool,
     check_links: bool,
     style: str | None,
+    highlight: tuple[str, ...],
+    selected_first: bool | None,
+    site: str | None,
     dedupe: bool,
     offline: bool,
     refresh: bool,
@@ -757,10 +791,22 @@ def build(
     dialect: str | None,
     rekey: bool,
 ) -> None:
-    """Build the reference files from INPUT (default: the bundled example).
+    """Build the reference files and the publication page from INPUT (default: the bundled example).
 
-    Writes DIR/references.bib, DIR/references.ris and DIR/references.json
-    and prints a short summary.
+    Writes DIR/references.bib, DIR/references.ris, DIR/references.json, a
+    publication list DIR/publications.md and a publication page
+    DIR/publications.html (one self-contained file: title, full author
+    list, venue, [arXiv] [PDF] [DOI] [Code] [Project] links, abstract and
+    BibTeX per paper; search and filters; a footer saying when it was built
+    and which records could not be completed), and prints a short summary.
+    --site also writes what al-folio, Hugo Blox or academicpages read.
+
+    \b
+    Examples:
+      bibtools build
+      bibtools build papers.txt --enrich --highlight "Qingyi Si" -o site
+      bibtools build refs.bib --style ieee --selected-first
+      bibtools build refs.bib --site al-folio -o ~/my-site
     """
     from importlib.resources import as_file, files
 
@@ -769,7 +815,9 @@ def build(
     from .formats import WriteOptions
 
     names = list(BUILD_OUTPUTS) + (list(LINK_OUTPUTS) if check_links else [])
-    page_options = _format_options(style=style)
+    page_options = _format_options(
+        style=style, highlight=list(highlight) or None, selected_first=selected_first
+    )
     _guard_outputs(
         [os.path.join(output_dir, name) for name in names],
         [*inputs, page_options.template],
@@ -783,6 +831,8 @@ def build(
     if dedupe:
         _dedupe(result, quiet)
     not_enriched = 0
+    reasons: list[tuple[str, str]] = []
+    code_status: dict[str, str] = {}
     from .text.keys import assign_keys
 
     # One set of keys for the three files, the pages and the link report.
@@ -793,7 +843,7 @@ def build(
         key_diags.clear()
         enriched = _run_enrich(
             result.records,
-            "arxiv",
+            "arxiv,github",
             offline=offline,
             refresh=refresh,
             insecure=insecure,
@@ -804,10 +854,14 @@ def build(
         result.records = enriched.records
         not_enriched = len(enriched.not_enriched)
         click.echo(f"Enrichment: {enriched.summary()}.", err=True)
+        from .publication import enrich_notes
+
+        reasons, code_status = enrich_notes(enriched, result.records)
     options = WriteOptions(
         ascii=ascii_only, dialect=dialect or "", blocks=result.blocks, files=result.files
     )
     written_files = []
+    bib_text = ""
     warnings: list[Diagnostic] = list(key_diags)
     for fmt, name in REFERENCE_OUTPUTS:
         out = write(result.records, fmt, options, rekey=rekey)
@@ -817,8 +871,16 @@ def build(
         path = os.path.join(output_dir, name)
         write_atomic(path, out.text)
         written_files.append(path)
+        bib_text = out.text if fmt == "bibtex" else bib_text
     _report(warnings, quiet)
+    from .publication import page_extras
+
+    page_options = page_extras(
+        page_options, result.records, bib_text, as_of or dt.date.today(), reasons, code_status
+    )
     written_files.extend(_publications(result.records, output_dir, page_options, quiet))
+    if site:
+        written_files.extend(_site(site, result.records, bib_text, output_dir, [*inputs], force))
     failing_links = 0
     if check_links:
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
