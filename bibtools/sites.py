@@ -78,7 +78,8 @@ def export(records: Sequence[Record], site: str, bibtex_text: str) -> SiteExport
         raise UsageError(f"--site: {site!r} is not one of {', '.join(SITES)}")
     result = SiteExport(site)
     if site == "al-folio":
-        result.files.append(SiteFile("_bibliography/papers.bib", alfolio_bib(records, bibtex_text)))
+        text = alfolio_bib(records, bibtex_text, result.diagnostics)
+        result.files.append(SiteFile("_bibliography/papers.bib", text))
         for rec in records:
             if not rec.issued.year:
                 result.diagnostics.warn(
@@ -226,8 +227,42 @@ _ALFOLIO_ONE_LINE = frozenset(
 )
 
 
-def alfolio_bib(records: Sequence[Record], bibtex_text: str) -> str:
+_TAG_LIKE = re.compile(r"<\s*[A-Za-z/!?]")
+_EVENT_ATTR = re.compile(r"(?i)\b(on[a-z]+)(\s*)=")
+
+
+def _alfolio_safe(
+    fields: list[tuple[str, str]], key: str, rec: Record | None, diagnostics: Diagnostics
+) -> list[tuple[str, str]]:
+    """bib.liquid prints values unescaped: HTML-like text is escaped, javascript: URLs dropped.
+
+    Each change is reported; other values stay as references.bib has them.
+    """
+    out = []
+    file, line = (rec.origin_file, rec.origin_line) if rec else ("", 0)
+    for name, raw in fields:
+        if re.search(r"(?i)javascript:", raw):
+            diagnostics.warn(
+                file, line, f"al-folio: {name} left out (a javascript: URL would run)", key
+            )
+            continue
+        safe = raw
+        if _TAG_LIKE.search(safe):
+            safe = safe.replace("<", "&lt;").replace(">", "&gt;")
+        safe = _EVENT_ATTR.sub(lambda m: m.group(1) + m.group(2) + "&#61;", safe)
+        if safe != raw:
+            diagnostics.warn(
+                file, line, f"al-folio: HTML in {name} escaped (bib.liquid prints it as is)", key
+            )
+        out.append((name, safe))
+    return out
+
+
+def alfolio_bib(
+    records: Sequence[Record], bibtex_text: str, diagnostics: Diagnostics | None = None
+) -> str:
     """``_bibliography/papers.bib``: references.bib's blocks and entries, plus al-folio's fields."""
+    diagnostics = Diagnostics() if diagnostics is None else diagnostics
     from .formats.bibtex_split import EntryBlock, TextBetween, split
 
     by_key = {r.key: r for r in records}
@@ -258,6 +293,7 @@ def alfolio_bib(records: Sequence[Record], bibtex_text: str) -> str:
             (name, _one_line(raw) if name.lower() in _ALFOLIO_ONE_LINE else raw)
             for name, raw in fields
         ]
+        fields = _alfolio_safe(fields, block.key, rec, diagnostics)
         width = max((len(n) for n, _ in fields), default=0)
         body = [f"@{block.entry_type}{{{block.key},"]
         body += [f"  {name.ljust(width)} = {raw}," for name, raw in fields]
