@@ -873,17 +873,10 @@ def build(
         written_files.append(path)
         bib_text = out.text if fmt == "bibtex" else bib_text
     _report(warnings, quiet)
-    from .publication import page_extras
-
-    page_options = page_extras(
-        page_options, result.records, bib_text, as_of or dt.date.today(), reasons, code_status
-    )
-    written_files.extend(_publications(result.records, output_dir, page_options, quiet))
-    if site:
-        written_files.extend(_site(site, result.records, bib_text, output_dir, [*inputs], force))
     failing_links = 0
     if check_links:
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
+        from .pages import code_status_from_report
 
         report = _check_links(
             result.records,
@@ -900,6 +893,16 @@ def build(
             written_files.append(path)
         failing_links = len(report.failing(DEFAULT_FAIL_ON))
         click.echo(f"Links: {report.summary()}", err=True)
+        # The page shows each code link's status as the report found it.
+        code_status = {**code_status, **code_status_from_report(report)}
+    from .publication import page_extras
+
+    page_options = page_extras(
+        page_options, result.records, bib_text, as_of or dt.date.today(), reasons, code_status
+    )
+    written_files.extend(_publications(result.records, output_dir, page_options, quiet))
+    if site:
+        written_files.extend(_site(site, result.records, bib_text, output_dir, [*inputs], force))
     sources = ", ".join(result.sources) if inputs else f"the bundled example ({EXAMPLE})"
     click.echo(
         f"Read {result.detected} records from {sources}; {len(result.records)} written.", err=True

@@ -216,3 +216,46 @@ def test_default_date_is_not_needed_for_a_page() -> None:
     # format --standalone has no build date unless one is given: nothing depends on today.
     html = page(records())
     assert str(dt.date.today().year) + "-" not in html.split("<footer>")[1]
+
+
+LISTING = """\
+CLJun 12, 2017Code
+Attention Is All You NeedAshish Vaswani, Noam Shazeer, Niki Parmar et al.
+The code is at https://github.com/tensorflow/tensor2tensor.
+CVMar 20, 2017Code
+Mask R-CNNKaiming He, Georgia Gkioxari, Piotr Dollár, Ross Girshick
+Code: https://github.com/facebookresearch/Detectron-gone.
+"""
+
+
+def test_build_enrich_completes_the_page_and_shows_every_code_status(tmp_path: Path) -> None:
+    from fakes.arxiv_server import FakeArxiv, Paper
+    from fakes.github_server import FakeGitHub, synthetic_repo
+
+    authors = ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit", "Llion Jones"]
+    papers = [Paper("1706.03762", "Attention Is All You Need", authors, primary="cs.CL")]
+    src = tmp_path / "papers.txt"
+    src.write_text(LISTING, encoding="utf-8")
+    with (
+        FakeArxiv(papers) as arxiv,
+        FakeGitHub([synthetic_repo("tensorflow/tensor2tensor", 1, stars=16000)]) as github,
+    ):
+        env = {
+            **github.env(),
+            "BIBTOOLS_ARXIV_API": arxiv.url,
+            "BIBTOOLS_ARXIV_DELAY": "0",
+            "BIBTOOLS_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        result = CliRunner(env=env).invoke(
+            main,
+            ["build", str(src), "-o", str(tmp_path / "out"), "--enrich", "--as-of", "2026-12-04"],
+        )
+    assert result.exit_code == 1  # Mask R-CNN: not on this arXiv, its repository gone
+    html = (tmp_path / "out" / "publications.html").read_text(encoding="utf-8")
+    assert "Ashish Vaswani, Noam Shazeer, Niki Parmar, Jakob Uszkoreit, and Llion Jones" in html
+    assert "<i>arXiv preprint arXiv:1706.03762 [cs.CL]</i>, 2017" in html
+    assert 'href="https://arxiv.org/abs/1706.03762" class="badge badge-arxiv">[arXiv]' in html
+    assert "[Code \u2605 16k]</a>" in html and "[Code: unavailable]" in html
+    footer = html[html.index("<footer>") :]
+    assert "Built on 2026-12-04" in footer and '<a href="#he2017mask">he2017mask</a>' in footer
+    assert "vaswani2017attention" not in footer
