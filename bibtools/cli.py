@@ -897,8 +897,15 @@ def build(
         code_status = {**code_status, **code_status_from_report(report)}
     from .publication import page_extras
 
+    # Named by file name and line only: the page is published, local paths are not.
+    unread = [
+        f"{os.path.basename(d.file)}:{d.line}: {d.message}" if d.line else d.message
+        for d in result.diagnostics
+        if d.level.value == "error"
+    ]
+    built = as_of or dt.date.today()
     page_options = page_extras(
-        page_options, result.records, bib_text, as_of or dt.date.today(), reasons, code_status
+        page_options, result.records, bib_text, built, reasons, code_status, unread
     )
     written_files.extend(_publications(result.records, output_dir, page_options, quiet))
     if site:

@@ -180,7 +180,7 @@ def bibtex_entries(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Incomplete:
-    key: str
+    key: str  # "" for a record that could not be read (not on the page)
     why: str  # "author list cut by the source; no venue"
 
 
@@ -236,9 +236,11 @@ def page_extras(
     built: object,
     reasons: Sequence[tuple[str, str]] = (),
     code_status: dict[str, str] | None = None,
+    unread: Sequence[str] = (),
 ) -> object:
     """``options`` (:class:`bibtools.pages.FormatOptions`) with what ``build`` knows:
-    the entries of references.bib, the build date, the incomplete records, code statuses."""
+    the entries of references.bib, the build date, the incomplete records, code statuses,
+    and ``unread``: the messages (``FILE:LINE: ...``) of records that could not be read."""
     from dataclasses import replace
 
     status = {**(getattr(options, "code_status", None) or {}), **(code_status or {})}
@@ -246,6 +248,7 @@ def page_extras(
         options,  # type: ignore[type-var]
         bibtex=bibtex_entries(bib_text),
         built=str(built),
-        incomplete=incomplete(records, reasons),
+        # Records that could not be read are not on the page: the footer names them.
+        incomplete=incomplete(records, reasons) + [Incomplete("", why) for why in unread],
         code_status=status or None,
     )

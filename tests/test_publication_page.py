@@ -259,3 +259,18 @@ def test_build_enrich_completes_the_page_and_shows_every_code_status(tmp_path: P
     footer = html[html.index("<footer>") :]
     assert "Built on 2026-12-04" in footer and '<a href="#he2017mask">he2017mask</a>' in footer
     assert "vaswani2017attention" not in footer
+
+
+def test_footer_names_records_that_could_not_be_read_without_local_paths(tmp_path: Path) -> None:
+    src = tmp_path / "papers.txt"
+    src.write_text(
+        "CLJun 12, 2017\nAttention Is All You NeedAshish Vaswani, Noam Shazeer\nAbstract.\n"
+        "GNJan 9, 2025\nAn Approach to Testing Firm ConductYoungjin Hong, Kyoo il Kim\nAbstract.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["build", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    html = (tmp_path / "out" / "publications.html").read_text(encoding="utf-8")
+    footer = html[html.index("<footer>") : html.index("</footer>")]
+    assert "<li>papers.txt:5: cannot find where the title ends" in footer
+    assert str(tmp_path) not in html
