@@ -150,7 +150,7 @@ def author_list(names: list[str]) -> str:
     return ", ".join(names[:-1]) + ", and " + names[-1]
 
 
-def run(papers: list[Paper], keep: Path | None) -> dict[str, int]:
+def run(papers: list[Paper], keep: Path, extra: list[str]) -> dict[str, int]:
     repos = sorted(
         {m.group(0) for p in papers for m in GITHUB.finditer(p.abstract + " " + p.comment)}
     )
@@ -160,7 +160,7 @@ def run(papers: list[Paper], keep: Path | None) -> dict[str, int]:
         synthetic_repo(u.split("github.com/")[1], 1000 + i, stars=10 * (i + 1) ** 3)
         for i, u in enumerate(present)
     ]
-    work = keep or Path(tempfile.mkdtemp(prefix="page-completeness-"))
+    work = keep
     work.mkdir(parents=True, exist_ok=True)
     src = work / "papers.listing"
     src.write_text(listing(papers), encoding="utf-8")
@@ -173,7 +173,8 @@ def run(papers: list[Paper], keep: Path | None) -> dict[str, int]:
             "BIBTOOLS_CACHE_DIR": str(work / "cache"),
         }
         result = CliRunner(env=env).invoke(
-            main, ["build", str(src), "-o", str(out), "--enrich", "--as-of", "2026-12-04"]
+            main,
+            ["build", str(src), "-o", str(out), "--enrich", "--as-of", "2026-12-04", *extra],
         )
         requests = len(arxiv.requests), len(github.log)
     print(result.stderr.strip().splitlines()[-3:] if result.stderr else "", file=sys.stderr)
@@ -224,16 +225,36 @@ def run(papers: list[Paper], keep: Path | None) -> dict[str, int]:
     return n
 
 
+def screenshot(page: Path, png: Path) -> None:
+    """The top of the page at 1280 x 900 (Debian's Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
+        )
+        pg = browser.new_page(viewport={"width": 1280, "height": 900})
+        pg.goto(page.as_uri())
+        pg.screenshot(path=str(png))
+        browser.close()
+
+
 def main_() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--xml", type=Path, default=XML)
     ap.add_argument("--start", type=int, default=50)
     ap.add_argument("--count", type=int, default=40)
     ap.add_argument("--keep", type=Path, help="Keep the listing and the build here.")
+    ap.add_argument("--highlight", action="append", default=[], help="Passed to build.")
+    ap.add_argument("--screenshot", type=Path, help="Save a 1280 px screenshot of the page here.")
     args = ap.parse_args()
     os.environ.pop("GITHUB_TOKEN", None)
     papers = papers_from(args.xml, args.start, args.count)
-    counts = run(papers, args.keep)
+    keep = args.keep or Path(tempfile.mkdtemp(prefix="page-completeness-"))
+    extra = [a for name in args.highlight for a in ("--highlight", name)]
+    counts = run(papers, keep, extra)
+    if args.screenshot:
+        screenshot(keep / "out" / "publications.html", args.screenshot)
     width = max(len(k) for k in counts)
     for k, v in counts.items():
         print(f"{k.ljust(width)}  {v}")
