@@ -192,18 +192,18 @@ def incomplete(
     ``reasons`` adds what enrichment said about a record (key, reason).
     """
     extra: dict[str, list[str]] = {}
-    for key, why in reasons:
-        extra.setdefault(key, []).append(why)
+    for key, reason in reasons:
+        extra.setdefault(key, []).append(reason)
     out = []
     for rec in records:
-        why = []
+        whys: list[str] = []
         if truncated(rec):
-            why.append("author list cut by the source")
+            whys.append("author list cut by the source")
         if not has_venue(rec):
-            why.append("no venue or arXiv id known")
-        why += [w for w in extra.get(rec.key, []) if w not in why]
-        if why:
-            out.append(Incomplete(rec.key, "; ".join(why)))
+            whys.append("no venue or arXiv id known")
+        whys += [w for w in extra.get(rec.key, []) if w not in whys]
+        if whys:
+            out.append(Incomplete(rec.key, "; ".join(whys)))
     return out
 
 

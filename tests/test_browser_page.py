@@ -311,3 +311,13 @@ def test_axe_finds_no_serious_violation(
         assert found == [], format_violations(found)
     finally:
         context.close()
+
+
+def test_printable(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    pg.emulate_media(media="print")
+    assert not pg.locator("#bt-filters").is_visible()
+    assert not pg.locator(".bt-bibtex").first.is_visible()
+    assert pg.locator("article.bt-paper").first.is_visible()
+    background = pg.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(255, 255, 255)"

@@ -8,9 +8,9 @@ bibtex-ruby, Hugo Blox's templates and academicpages' Jekyll collection read
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from importlib.resources import files
-import re
 from pathlib import Path
 
 import pytest
