@@ -59,15 +59,16 @@ def category(rec: Record) -> str:
 _PROCEEDINGS = ("paper-conference", "chapter", "entry", "entry-encyclopedia", "entry-dictionary")
 
 
-def venue_inlines(rec: Record) -> tuple[Inline, ...]:
+def venue_inlines(rec: Record, with_year: bool = True) -> tuple[Inline, ...]:
     """One line saying where the paper appeared, with its year.
 
     ``Journal, 12(3), 2020``; ``In Proceedings..., 2019``; ``arXiv preprint
     arXiv:1706.03762 [cs.CL], 2017``; arXiv's journal reference when the
     record has no container; ``Preprint [cs.LG], 2021`` when only the
     listing's category is known; a book's publisher; a thesis' school.
+    ``with_year=False`` for templates that print the year themselves.
     """
-    year = str(rec.issued.year) if rec.issued.year else ""
+    year = str(rec.issued.year) if rec.issued.year and with_year else ""
     parts: list[Inline] = []
     container = to_plain(rec.container_title)
     if container:

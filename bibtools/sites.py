@@ -151,7 +151,8 @@ def short_venue(rec: Record) -> str:
 
 
 def _venue_text(rec: Record) -> str:
-    return plain_text(venue_inlines(rec))
+    # academicpages prints "Published in <venue>, <year>" itself.
+    return plain_text(venue_inlines(rec, with_year=False))
 
 
 def _links(rec: Record) -> list[tuple[str, str]]:
@@ -370,7 +371,8 @@ def _hugoblox_bundle(rec: Record, bib: str, used: set[str]) -> list[SiteFile] | 
         "authors": authors,
         "date": date,
         "publication_types": [_csl_type(rec)],
-        "publication": to_markdown(venue_inlines(rec)),
+        # The citation view prints the year of `date` itself.
+        "publication": to_markdown(venue_inlines(rec, with_year=False)),
     }
     short = short_venue(rec)
     if short:

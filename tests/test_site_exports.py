@@ -117,6 +117,8 @@ def test_hugo_blox_accepts_the_export(records: list, tmp_path: Path) -> None:
     )
     assert fm["authors"] == ["Qingyi Si", "Zheng Lin", "Weiping Wang"]
     assert fm["date"] == "2023-05-01" and fm["publication_types"] == ["article-journal"]
+    assert fm["publication"] == "*Journal of Multimodal Learning (JML)*"  # year: from date
+    assert fm["publication_short"] == "JML"
     assert fm["featured"] is True and fm["hugoblox"] == {"ids": {"doi": "10.1234/jml.2023.5"}}
     assert fm["links"] == [{"type": "code", "url": "https://github.com/qingyi/vqa"}]
     assert fm["abstract"] == 'First line. Second line, with "quotes" and a colon: here.'
@@ -140,6 +142,7 @@ def test_academicpages_accepts_the_export(records: list, tmp_path: Path) -> None
     assert fm["category"] == "conferences" and fm["permalink"] == "/publication/2019-01-01-doe2019"
     assert fm["title"] == "Zebra crossings &lt;script&gt;alert(1)&lt;/script&gt;"
     assert fm["paperurl"] == "https://example.org/doe2019.pdf"
+    assert fm["venue"] == "In Proceedings of the Conference on Things"  # the list adds the year
     assert "<i>Proceedings of the Conference on Things</i>" in fm["citation"]
     book = yaml.safe_load(
         (tmp_path / "_publications" / "2021-01-01-roe2021.md").read_text().split("---")[1]
