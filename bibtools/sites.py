@@ -152,7 +152,7 @@ def short_venue(rec: Record) -> str:
 
 def _venue_text(rec: Record) -> str:
     # academicpages prints "Published in <venue>, <year>" itself.
-    return plain_text(venue_inlines(rec, with_year=False))
+    return plain_text(venue_inlines(rec, with_year=False)).removeprefix("In ")
 
 
 def _links(rec: Record) -> list[tuple[str, str]]:

@@ -142,7 +142,7 @@ def test_academicpages_accepts_the_export(records: list, tmp_path: Path) -> None
     assert fm["category"] == "conferences" and fm["permalink"] == "/publication/2019-01-01-doe2019"
     assert fm["title"] == "Zebra crossings &lt;script&gt;alert(1)&lt;/script&gt;"
     assert fm["paperurl"] == "https://example.org/doe2019.pdf"
-    assert fm["venue"] == "In Proceedings of the Conference on Things"  # the list adds the year
+    assert fm["venue"] == "Proceedings of the Conference on Things"  # "Published in ..., 2019"
     assert "<i>Proceedings of the Conference on Things</i>" in fm["citation"]
     book = yaml.safe_load(
         (tmp_path / "_publications" / "2021-01-01-roe2021.md").read_text().split("---")[1]
