@@ -742,7 +742,7 @@ def links(
     default="output",
     show_default=True,
     metavar="DIR",
-    help="Directory for references.bib, references.ris and references.json.",
+    help="Directory for references.*, publications.* and the --site files.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @click.option(
