@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .changes import Outcome
 from .convert import ConvertResult, output_format, read_inputs, write
 from .diagnostics import TRUNCATED, Diagnostic, InputError, StrictModeError, UsageError
 from .files import write_atomic
 from .formats import WriteOptions
+from .model import Record
 from .text.keys import assign_keys
 
 if TYPE_CHECKING:
@@ -100,7 +102,6 @@ def read(
             f"no record could be read ({result.skipped} skipped, see above); nothing written"
         )
     emit_all(emit, result.diagnostics)
-    result.diagnostics.clear()
     return result
 
 
@@ -361,10 +362,88 @@ def publication_pages(
 # build: the main job
 
 
+def enrich_notes(
+    enriched: object, records: Sequence[Record]
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """From an :class:`bibtools.enrich.EnrichResult`: (key, why) for the records it could
+    not complete, and code URL -> ``missing`` for repositories GitHub says do not exist."""
+    from .pages import code_url
+
+    reasons: list[tuple[str, str]] = []
+    status: dict[str, str] = {}
+    by_key = {r.key: r for r in records}
+    for report in getattr(enriched, "not_enriched", []):
+        reasons.append((report.key, report.message or report.outcome.value))
+    for report in getattr(enriched, "reports", []):
+        rec = by_key.get(report.key)
+        if rec is not None and report.outcomes.get("github") == Outcome.NOT_FOUND:
+            url = code_url(rec)
+            if url:
+                status[url] = "missing"
+    return reasons, status
+
+
+def page_extras(
+    options: object,
+    records: Sequence[Record],
+    bib_text: str,
+    built: object,
+    reasons: Sequence[tuple[str, str]] = (),
+    code_status: dict[str, str] | None = None,
+    unread: Sequence[str] = (),
+) -> object:
+    """``options`` (:class:`bibtools.pages.FormatOptions`) with what ``build`` knows:
+    the entries of references.bib, the build date, the incomplete records, code statuses,
+    and ``unread``: the messages (``FILE:LINE: ...``) of records that could not be read."""
+    from .publication import Incomplete, bibtex_entries, incomplete
+
+    status = {**(getattr(options, "code_status", None) or {}), **(code_status or {})}
+    return replace(
+        options,  # type: ignore[type-var]
+        bibtex=bibtex_entries(bib_text),
+        built=str(built),
+        # Records that could not be read are not on the page: the footer names them.
+        incomplete=incomplete(records, reasons) + [Incomplete("", why) for why in unread],
+        code_status=status or None,
+    )
+
+
 @dataclass(slots=True)
 class Built:
     written: list[str] = field(default_factory=list)
     problems: bool = False
+
+
+def site_files(
+    site: str,
+    records: list[Any],
+    bib_text: str,
+    output_dir: str,
+    inputs: Sequence[str],
+    force: bool,
+    emit: Emit = _ignore,
+) -> list[str]:
+    """Write a site generator's files (:mod:`bibtools.sites`) under ``output_dir``."""
+    from .files import same_file
+    from .sites import export
+
+    made = export(records, site, bib_text)
+    emit_all(emit, made.diagnostics)
+    paths = [os.path.join(output_dir, *f.path.split("/")) for f in made.files]
+    if not force:
+        for path in paths:
+            for source in inputs:
+                if source != "-" and same_file(path, source):
+                    raise UsageError(
+                        f"{path}: is also an input; refusing to overwrite it (use --force)"
+                    )
+    for path, f in zip(paths, made.files, strict=True):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomic(path, f.text)
+    if len(paths) == 1:
+        return paths
+    top = os.path.join(output_dir, made.files[0].path.split("/")[0]) if paths else output_dir
+    return [f"{top}{os.sep} ({len(paths)} files for {site})"]
 
 
 def summarise_truncated(records: Sequence[Any]) -> str | None:
@@ -387,6 +466,8 @@ def build(
     do_enrich: bool = False,
     links: bool = False,
     dedupe_records: bool = False,
+    site: str | None = None,
+    force: bool = False,
     from_format: str | None = None,
     as_of: dt.date | None = None,
     ascii_only: bool = False,
@@ -395,29 +476,35 @@ def build(
     progress: Progress | None = None,
     emit: Emit = _ignore,
 ) -> Built:
-    """The reference files, the publication pages and (``links``) the link report.
+    """The reference files, the publication pages, (``links``) the link report and
+    (``site``) the files a site generator reads.
 
-    ``example`` is read when there are no ``inputs``.
+    ``example`` is read when there are no ``inputs``.  The page's footer says
+    when it was built: ``as_of``, else today.
     """
     result = read(list(inputs) or [example], from_format, as_of=as_of, emit=emit)
     if dedupe_records:
         dedupe(result, emit)
     not_enriched = 0
+    reasons: list[tuple[str, str]] = []
+    code_status: dict[str, str] = {}
     # One set of keys for the three files, the pages and the link report.
     key_diags = assign_keys(result.records, rekey=rekey)
     if do_enrich:
         emit_all(emit, key_diags)
         key_diags.clear()
-        enriched = enrich_records(result.records, ("arxiv",), network, progress)
+        enriched = enrich_records(result.records, ("arxiv", "github"), network, progress)
         for d in enriched.diagnostics:
             emit(Shown(d))
         result.records = enriched.records
         not_enriched = len(enriched.not_enriched)
         emit(Note(f"Enrichment: {enriched.summary()}."))
+        reasons, code_status = enrich_notes(enriched, result.records)
     options = WriteOptions(
         ascii=ascii_only, dialect=dialect or "", blocks=result.blocks, files=result.files
     )
     built = Built()
+    bib_text = ""
     warnings: list[Diagnostic] = list(key_diags)
     for fmt, name in REFERENCE_OUTPUTS:
         out = write(result.records, fmt, options)
@@ -427,11 +514,12 @@ def build(
         path = os.path.join(output_dir, name)
         write_atomic(path, out.text)
         built.written.append(path)
+        bib_text = out.text if fmt == "bibtex" else bib_text
     emit_all(emit, warnings)
-    built.written.extend(publication_pages(result.records, output_dir, page_options, emit))
     failing_links = 0
     if links:
         from .links import DEFAULT_FAIL_ON, render_json, render_markdown
+        from .pages import code_status_from_report
 
         report = check_links(result.records, network, progress)
         texts = (render_markdown(report), render_json(report))
@@ -441,6 +529,28 @@ def build(
             built.written.append(path)
         failing_links = len(report.failing(DEFAULT_FAIL_ON))
         emit(Note(f"Links: {report.summary()}"))
+        # The page shows each code link's status as the report found it.
+        code_status = {**code_status, **code_status_from_report(report)}
+    # Named by file name and line only: the page is published, local paths are not.
+    unread = [
+        f"{os.path.basename(d.file)}:{d.line}: {d.message}" if d.line else d.message
+        for d in result.diagnostics
+        if d.level.value == "error"
+    ]
+    page_options = page_extras(
+        page_options,
+        result.records,
+        bib_text,
+        as_of or dt.date.today(),
+        reasons,
+        code_status,
+        unread,
+    )
+    built.written.extend(publication_pages(result.records, output_dir, page_options, emit))
+    if site:
+        built.written.extend(
+            site_files(site, result.records, bib_text, output_dir, inputs, force, emit)
+        )
     sources = ", ".join(result.sources) if inputs else f"the bundled example ({EXAMPLE})"
     emit(Note(f"Read {result.detected} records from {sources}; {len(result.records)} written."))
     emit(Note(f"Wrote {', '.join(built.written)}."))

@@ -59,6 +59,23 @@ names from ``bibtools.toml`` or ``[tool.bibtools]`` in ``pyproject.toml``):
 ``template``
     a Jinja2 template file used instead of the default one (see
     ``bibtools/templates/README.md`` for the variables it receives).
+``selected_first``
+    papers marked ``selected`` (al-folio's ``selected = {true}``, or a
+    ``selected`` keyword) in a "Selected publications" group first.
+``bibtex``
+    citation key -> the entry as ``references.bib`` has it, shown (with a
+    copy button) on the standalone page; without it the records are written
+    as ``bibtools convert -t bibtex`` writes them.
+``built``, ``incomplete``
+    the standalone page's footer: when it was built (a date string the
+    caller passes, so that the page does not depend on the clock) and the
+    records that could not be completed
+    (:class:`bibtools.publication.Incomplete`).
+
+**The standalone page** shows each paper as lab pages do (al-folio,
+Google Scholar): title, full author list (``et al.`` only when the source
+cut it), the venue line, the links, and the abstract and BibTeX in
+``<details>`` (no JavaScript needed; see :mod:`bibtools.publication`).
 
 **Safety.** Every string from the records is escaped for the output format
 by :mod:`bibtools.render`'s renderers; only ``http``/``https`` URLs become
@@ -81,6 +98,14 @@ from typing import Any
 from .diagnostics import Diagnostics, UsageError
 from .model import Name, PartialDate, Record
 from .preprint import is_arxiv_preprint
+from .publication import (
+    abstract_text,
+    author_inlines,
+    is_selected,
+    project_url,
+    title_text,
+    venue_inlines,
+)
 from .render import (
     RENDERERS,
     Entry,
@@ -141,6 +166,10 @@ class FormatOptions:
     # The input's @string/@preamble blocks (TextBlock): the macros the
     # records' BibTeX values use, for BibTeX styles.
     blocks: Sequence[Any] = ()
+    selected_first: bool = False
+    bibtex: Mapping[str, str] | None = None
+    built: str = ""
+    incomplete: Sequence[Any] = ()
 
     def check(self) -> None:
         for name, allowed in (
@@ -161,9 +190,11 @@ class FormatOptions:
 
 @dataclass(frozen=True, slots=True)
 class Badge:
-    label: str  # "arXiv", "PDF", "DOI", "Code ★ 1.2k", "Code: moved", "Code: unavailable"
+    label: (
+        str  # "arXiv", "PDF", "DOI", "Code ★ 1.2k", "Code: moved", "Code: unavailable", "Project"
+    )
     href: str  # a safe http(s) URL, or "" (shown without a link)
-    kind: str  # arxiv, pdf, doi, code
+    kind: str  # arxiv, pdf, doi, code, project
 
 
 @dataclass(slots=True)
@@ -184,6 +215,15 @@ class PageEntry:
     html: str = ""
     latex: str = ""
     source_latex: str = ""  # BibTeX styles: the entry's LaTeX from the .bbl, used as it is
+    # The standalone page's view of the paper (bibtools.publication); HTML escaped.
+    title_html: str = ""
+    cite_html: str = ""  # the style's reference, without the badges
+    authors_html: str = ""
+    venue_html: str = ""
+    links_html: str = ""
+    abstract: str = ""  # plain text (templates escape it)
+    bibtex: str = ""  # the entry as references.bib has it (templates escape it)
+    selected: bool = False
 
 
 @dataclass(slots=True)
@@ -494,6 +534,9 @@ def badges(record: Record, options: FormatOptions) -> list[Badge]:
             stars = _stars(record, url, options)
             label = f"Code \u2605 {format_stars(stars)}" if stars is not None else "Code"
             out.append(Badge(label, safe_href(url), "code"))
+    project = project_url(record)
+    if project:
+        out.append(Badge("Project", project, "project"))
     return out
 
 
@@ -709,6 +752,54 @@ def _mark_safe(entries: list[PageEntry], output: str) -> None:
 
     for e in entries:
         e.html = Markup(e.html)  # escaped by style.to_html
+        for name in ("title_html", "cite_html", "authors_html", "venue_html", "links_html"):
+            setattr(e, name, Markup(getattr(e, name)))  # escaped by style.to_html
+
+
+def _selected_first(groups: list[Group]) -> list[Group]:
+    """A "Selected publications" group first, the selected papers taken out of the others."""
+    chosen = [e for g in groups for e in g.entries if e.record and is_selected(e.record)]
+    if not chosen:
+        return groups
+    ids = {id(e) for e in chosen}
+    rest = []
+    for g in groups:
+        g.entries = [e for e in g.entries if id(e) not in ids]
+        if g.entries:
+            rest.append(g)
+    if len(rest) == 1 and not rest[0].title:
+        rest[0].title, rest[0].anchor = "Other publications", "other-publications"
+    return [Group("Selected publications", "selected", chosen), *rest]
+
+
+def _paper_view(
+    entries: list[PageEntry], options: FormatOptions, pattern: re.Pattern[str] | None
+) -> None:
+    """Fill in what the standalone page shows per paper (bibtools.publication)."""
+    bib = options.bibtex
+    if bib is None:
+        bib = _bibtex_of([e.record for e in entries if e.record is not None])
+    html = RENDERERS["html"]
+    for e in entries:
+        rec = e.record
+        if rec is None:
+            continue
+        e.title_html = html((title_text(rec),))
+        e.cite_html = html(e.body)
+        e.authors_html = html(highlight(author_inlines(rec), pattern))
+        e.venue_html = html(venue_inlines(rec))
+        e.links_html = html(_badge_nodes(e.badges)).strip()
+        e.abstract = abstract_text(rec)
+        e.bibtex = bib.get(e.key, "")
+        e.selected = is_selected(rec)
+
+
+def _bibtex_of(records: list[Record]) -> dict[str, str]:
+    """The entries as ``bibtools convert -t bibtex`` writes these records."""
+    from .convert import write
+    from .publication import bibtex_entries
+
+    return bibtex_entries(write(records, "bibtex").text)
 
 
 # --------------------------------------------------------------------------
@@ -748,11 +839,15 @@ def format_records(
     entries = [_page_entry(e, options, pattern) for e in styled.entries]
     entries = _sorted(entries, options.sort, input_order)
     groups = _groups(entries, options.group_by)
+    if options.selected_first:
+        groups = _selected_first(groups)
     _relabel(groups, options.numbering, styled.numbered)
     ordered = [e for g in groups for e in g.entries]
     latex_pattern = highlight_latex_pattern(options.highlight)
     for e in ordered:
         _render_entry(e, latex_pattern)
+    if options.standalone:
+        _paper_view(ordered, options, pattern)
     _mark_safe(ordered, options.output)
     context = {
         "title": options.title,
@@ -773,6 +868,9 @@ def format_records(
         "any_code": any(e.has_code for e in ordered),
         # BibTeX styles: the definitions (from the .bbl) their LaTeX entries use.
         "latex_preamble": styled.latex_preamble,
+        "built": options.built,
+        "incomplete": list(options.incomplete),
+        "any_selected": any(e.selected for e in ordered),
     }
     text = _template(options).render(**context)
     return FormatResult(text, diagnostics, ordered, groups)
@@ -877,7 +975,14 @@ def _render_entry(e: PageEntry, latex_pattern: re.Pattern[str] | None = None) ->
 # --------------------------------------------------------------------------
 # Configuration
 
-CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {"stars", "code_status", "blocks"}
+CONFIG_KEYS = {f.name for f in fields(FormatOptions)} - {
+    "stars",
+    "code_status",
+    "blocks",
+    "bibtex",
+    "built",
+    "incomplete",
+}
 
 
 def load_config(directory: str | Path = ".") -> tuple[dict[str, Any], str]:

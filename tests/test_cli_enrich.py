@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from fakes.arxiv_server import FakeArxiv, Paper
+from fakes.github_server import FakeGitHub, synthetic_repo
 
 from bibtools.cli import main
 
@@ -68,8 +69,16 @@ def arxiv():
 
 
 @pytest.fixture
-def env(arxiv, tmp_path):
+def github():
+    # build --enrich also asks GitHub for stars: a loopback one, never the real one.
+    with FakeGitHub([synthetic_repo("llyx97/TAMT", 1, stars=321)]) as fake:
+        yield fake
+
+
+@pytest.fixture
+def env(arxiv, github, tmp_path):
     return {
+        **github.env(),
         "BIBTOOLS_ARXIV_API": arxiv.url,
         "BIBTOOLS_ARXIV_DELAY": "0",
         "BIBTOOLS_CACHE_DIR": str(tmp_path / "cache"),
@@ -153,3 +162,5 @@ def test_build_enrich(env, arxiv, listing, tmp_path):
     assert "Enrichment: 2 enriched" in result.stderr
     bib = (tmp_path / "out" / "references.bib").read_text(encoding="utf-8")
     assert "and others" not in bib and "2205.05055" in bib
+    page = (tmp_path / "out" / "publications.html").read_text(encoding="utf-8")
+    assert "[Code \u2605 321]" in page and "arXiv preprint arXiv:2210.04563 [cs.CV]" in page

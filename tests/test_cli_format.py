@@ -89,6 +89,9 @@ def test_build_writes_the_publication_list(tmp_path):
     result = run("build", "-o", str(out))
     assert result.exit_code == 0, result.stderr
     page = (out / "publications.html").read_text(encoding="utf-8")
-    assert page.lower().startswith("<!doctype html>") and page.count('class="csl-entry"') == 18
+    assert (
+        page.lower().startswith("<!doctype html>")
+        and page.count('<article class="csl-entry bt-paper"') == 18
+    )
     md = (out / "publications.md").read_text(encoding="utf-8")
     assert md.count("\n- ") == 18 and '<a id="year-2023"></a>' in md

@@ -1162,8 +1162,8 @@ LA  - en
 PB  - Art Press
 SN  - 1234-5678
 UR  - https://example.org/sunflowers
-UR  - https://github.com/vgogh/sunflowers
 N1  - A note.
+N1  - Code: https://github.com/vgogh/sunflowers
 KW  - art
 KW  - flowers
 """
@@ -1323,3 +1323,23 @@ def test_round_trip_of_every_fixture_is_stable() -> None:
             assert {f: getattr(after, f) for f in CARRIED} == {
                 f: getattr(before, f) for f in CARRIED
             }
+
+
+def test_ur_is_the_paper_and_code_goes_to_a_note_that_reads_back() -> None:
+    # Issue 17: a listing record knows only its code; UR must not be the repository.
+    rec = Record(
+        type="article",
+        title="Attention Is All You Need",
+        code_links=[CodeLink("https://github.com/tensorflow/tensor2tensor", origin="abstract")],
+    )
+    text = write([rec])
+    assert "UR  - " not in text
+    assert "N1  - Code: https://github.com/tensorflow/tensor2tensor\n" in text
+    rec.arxiv_id = "1706.03762"
+    text = write([rec])
+    assert [line for line in text.splitlines() if line.startswith("UR")] == [
+        "UR  - https://arxiv.org/abs/1706.03762"
+    ]
+    (back,) = read_text(text).records
+    assert [c.url for c in back.code_links] == ["https://github.com/tensorflow/tensor2tensor"]
+    assert back.note == "" and back.url == "https://arxiv.org/abs/1706.03762"

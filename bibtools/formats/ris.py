@@ -36,6 +36,11 @@ Conventions this module follows, and why:
 * What RIS cannot carry: case protection in titles, date ranges, ``event`` outside conference
   papers, ``number`` outside reports, patents and standards, secondary arXiv
   categories, a repository URL as the main URL (it reads back as a code link).
+* ``UR`` is the paper (its URL, else its arXiv abstract page), never a code
+  repository: reference managers take the first ``UR`` as the item's link.
+  Code links are written as notes, ``N1  - Code: https://github.com/...``,
+  and such a note line reads back as a code link (a repository in ``UR``, as
+  other tools write it, is still read as one).
 """
 
 from __future__ import annotations
@@ -185,6 +190,8 @@ _CODE_URL = re.compile(
     + r")(?:[/:?#]|$)",
     re.I,
 )
+# How a code link is written (a note line; see the module docstring).
+_CODE_NOTE = re.compile(r"^Code: (\S+)$")
 # "TY  - JOUR", and the variants exports get wrong: "TY - JOUR", "TY  -JOUR", "TY -".
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])[ \t]{1,3}-(?:[ \t]?(.*))?$")
 _BARE_ER = re.compile(r"^ER[ \t]*$")
@@ -437,7 +444,15 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     _read_urls(rec, fields)
     rec.abstract = from_plain(fields.first("AB", "N2"))
     rec.keywords = [kw for f in fields.all("KW") for kw in fields.use(f).split("\n")]
-    rec.note = from_plain("\n".join(fields.use(f) for f in fields.all("N1")))
+    notes = []
+    for item in fields.all("N1"):
+        value = fields.use(item)
+        code = _CODE_NOTE.match(value)
+        if code:
+            rec.code_links.append(CodeLink(code.group(1), origin="url"))
+        else:
+            notes.append(value)
+    rec.note = from_plain("\n".join(notes))
     rec.language = fields.first("LA")
     rec.short_title = from_plain(fields.first("ST"))
     rec.edition = from_plain(fields.first("ET"))
@@ -884,6 +899,7 @@ def _write_record(rec: Record, diags: Diagnostics) -> str:
     # One N1 per line: readers agree on repeated tags, not on continuation lines.
     for line in _NEWLINE.split(to_plain(rec.note)):
         out.add("N1", line)
+    _write_code_notes(out, rec)
     for keyword in rec.keywords:
         out.add("KW", keyword)
     text = out.render(_extra(rec))
@@ -959,12 +975,24 @@ def _write_urls(out: _Record, rec: Record) -> None:
         url = f"https://arxiv.org/abs/{rec.arxiv_id}"
     urls = [_one_url(u) for u in [url, *(link.url for link in rec.code_links if link.url != url)]]
     urls = [u for u in urls if u.strip()]
-    # In the order the reader sorts them into: the main URL, code links, other URLs.
-    is_code = [bool(_CODE_URL.match(_collapsed(u))) for u in urls]
-    ordinary = [u for u, code in zip(urls, is_code, strict=True) if not code]
-    code = [u for u, code in zip(urls, is_code, strict=True) if code]
-    for value in ordinary[:1] + code + ordinary[1:]:
-        out.add("UR", value)
+    # The paper's URLs only: a repository goes into a note (_write_code_notes).
+    for value in urls:
+        if not _is_code_note(value):
+            out.add("UR", value)
+
+
+def _is_code_note(url: str) -> bool:
+    """A code link written as ``N1  - Code: URL`` (one that reads back as it was)."""
+    return bool(_CODE_URL.match(_collapsed(url))) and bool(_CODE_NOTE.match(f"Code: {url}"))
+
+
+def _write_code_notes(out: _Record, rec: Record) -> None:
+    urls = [_one_url(link.url) for link in rec.code_links]
+    if rec.url and rec.url not in (link.url for link in rec.code_links):
+        urls.insert(0, _one_url(rec.url))  # a repository as the record's URL
+    for url in urls:
+        if url.strip() and _is_code_note(url):
+            out.add("N1", f"Code: {url}")
 
 
 def _extra(rec: Record) -> dict[str, list[str]]:
