@@ -1226,5 +1226,9 @@ def format_command(
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+from .commands.verify import verify  # noqa: E402
+
+main.add_command(verify)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

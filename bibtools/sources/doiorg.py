@@ -15,6 +15,7 @@ caches the answer (404s included) and retries 429/5xx.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -45,7 +46,14 @@ class DoiOrgClient:
         self.root = root.rstrip("/")
         self.host = host_of(self.root)
         self.delay = pacing(self.host, PUBLIC_HOST, DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+        # "DOI Not Found" is an answer too: kept, so a second run asks nothing.
+        http.set_policy(
+            self.host,
+            replace(
+                policy(self.delay, timeout, retries, expire_after),
+                cache_statuses=(200, 404, 410),
+            ),
+        )
 
     @classmethod
     def from_env(
