@@ -17,7 +17,7 @@ bibtex does (case-insensitively for "missing", exactly for the report).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .ids import arxiv_key, normalize_doi
@@ -83,13 +83,21 @@ def _identity(r: Record) -> list[tuple[str, str]]:
     if aid:
         out.append(("the same arXiv id", aid))
     title = normalize_title(r.title) if r.title else ""
-    if title and len(title.split()) >= 3:
+    if title:
         first = person_key(r.authors[0]).family if r.authors else ""
-        out.append(("the same title and first author", f"{title}|{first}"))
+        # A short title ("Deep learning") names one work only with its year.
+        year = "" if len(title.split()) >= 3 else str(r.issued.year or "")
+        if first and (year or len(title.split()) >= 3):
+            out.append(("the same title and first author", f"{title}|{first}|{year}"))
     return out
 
 
-def audit(citations: Sequence[Citations], records: Iterable[Record]) -> Audit:
+def audit(
+    citations: Sequence[Citations],
+    records: Iterable[Record],
+    works: Mapping[str, str] | None = None,
+) -> Audit:
+    """``works``: key -> the id of the work the sources matched it to (``verify``'s evidence)."""
     records = [r for r in records if r.key]
     keys = {r.key for r in records}
     folded = {k.lower() for k in keys}
@@ -108,7 +116,11 @@ def audit(citations: Sequence[Citations], records: Iterable[Record]) -> Audit:
     for r in records:
         if r.key.lower() not in cited_set:
             continue
-        for why, ident in _identity(r):
+        known = (works or {}).get(r.key)
+        for why, ident in [
+            *_identity(r),
+            *([("the sources match one work", known)] if known else []),
+        ]:
             other = seen.setdefault((why, ident), r.key)
             pair = (other, r.key)
             if other != r.key and pair not in reported:

@@ -158,6 +158,7 @@ class Verdict:
     id_confirmed: bool = False  # the work was reached through the record's own id
     asked: list[dict[str, str]] = field(default_factory=list)  # every source's status
     location: str = ""
+    title: str = ""  # the record's, plain text (for reports)
 
     @property
     def bad(self) -> bool:
@@ -167,6 +168,7 @@ class Verdict:
         return {
             "key": self.key,
             "location": self.location,
+            "title": self.title,
             "verdict": self.verdict,
             "fields": list(self.fields),
             "retracted": self.retracted,
@@ -515,7 +517,13 @@ def _resolve(answers: Sequence[Answer]) -> tuple[str, list[Found], str]:
 
 def judge(record: Record, ev: Evidence) -> Verdict:
     """The verdict for ``record`` from what the sources said (see the module docstring)."""
-    v = Verdict(key=record.key, verdict="unchecked", location=record.location(), asked=_asked(ev))
+    v = Verdict(
+        key=record.key,
+        verdict="unchecked",
+        location=record.location(),
+        asked=_asked(ev),
+        title=to_plain(record.title),
+    )
     doi, arxiv = record_doi(record), record_arxiv(record)
     resolved: list[tuple[str, list[Found]]] = []
     unknown: list[str] = []
@@ -590,6 +598,16 @@ def judge(record: Record, ev: Evidence) -> Verdict:
         "; ".join(f"{a.source}: {a.message or a.status}" for a in failed) or "no source asked"
     )
     return v
+
+
+def matched_works(verdicts: Iterable[Verdict]) -> dict[str, str]:
+    """key -> the DOI (else the source's id) of the work a verified or mismatched record is."""
+    out = {}
+    for v in verdicts:
+        if v.verdict in ("verified", "mismatch") and v.evidence:
+            w = v.evidence[0]
+            out[v.key] = (w.doi or f"{w.source}:{w.id}").lower()
+    return out
 
 
 def exit_status(verdicts: Iterable[Verdict]) -> int:

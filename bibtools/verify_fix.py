@@ -15,15 +15,16 @@ untouched fields as written (the writer re-encodes only changed slots).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .changes import Change, display
-from .model import PartialDate, Record
+from .model import Record
 from .text.markup import from_plain
 from .text.names import parse_plain_name
-from .verify import Verdict
+from .verify import Verdict, author_matches
 
 
 def _new_value(record: Record, name: str, value: Any) -> tuple[str, Any] | None:
@@ -39,7 +40,16 @@ def _new_value(record: Record, name: str, value: Any) -> tuple[str, Any] | None:
     if name == "venue" and isinstance(value, str) and value:
         return "container_title", from_plain(value)
     if name == "author" and isinstance(value, list) and value:
-        return "authors", [parse_plain_name(str(v)) for v in value]
+        # The source's list, each person as the record spells them where the record has them.
+        theirs = [parse_plain_name(str(v)) for v in value]
+        left = list(record.authors)
+        out = []
+        for person in theirs:
+            same = next((n for n in left if author_matches([n], [person])), None)
+            if same is not None:
+                left.remove(same)
+            out.append(same or person)
+        return "authors", out
     return None
 
 
@@ -68,10 +78,71 @@ def fix(
                 Change(
                     record.key,
                     name,
-                    display(old.year if isinstance(old, PartialDate) else old),
-                    display(new.year if isinstance(new, PartialDate) else new),
+                    display(old),
+                    display(new),
                     source,
                 )
             )
         out.append(record.copy(**updates) if updates else record)
     return out, changes
+
+
+# --------------------------------------------------------------------------
+# Writing: the input file with only the corrected entries replaced
+
+
+def _entry_end(text: str, start: int) -> int | None:
+    """The index after the brace (or parenthesis) that closes the entry starting at ``start``."""
+    m = re.compile(r"@\s*\w+\s*([{(])").match(text, start)
+    if m is None:
+        return None
+    opener = m.group(1)
+    closer = "}" if opener == "{" else ")"
+    depth = 0
+    i = m.end(1) - 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{" or (opener == "(" and c == "(" and depth == 0):
+            depth += 1
+        elif c == "}" or (opener == "(" and c == ")" and depth == 1):
+            depth -= 1
+            if depth == 0:
+                return i + 1 if c == closer else None
+        i += 1
+    return None
+
+
+def splice(text: str, replacements: Mapping[tuple[int, str], str]) -> str | None:
+    """``text`` with the entries at (line, key) replaced; None when one cannot be found exactly.
+
+    Everything else (other entries, comments, @string blocks, layout) stays
+    byte for byte: the caller then falls back to writing every record.
+    """
+    starts = [0]
+    for m in re.finditer("\n", text):
+        starts.append(m.end())
+    spans: list[tuple[int, int, str]] = []
+    for (line, key), new in replacements.items():
+        if not 1 <= line <= len(starts):
+            return None
+        at = text.find("@", starts[line - 1])
+        if at < 0:
+            return None
+        head = re.compile(r"@\s*\w+\s*[{(]\s*([^,\s]*)\s*,").match(text, at)
+        end = _entry_end(text, at)
+        if head is None or head.group(1) != key or end is None:
+            return None
+        spans.append((at, end, new.strip()))
+    out = []
+    pos = 0
+    for start, end, new in sorted(spans):
+        if start < pos:
+            return None
+        out.append(text[pos:start])
+        out.append(new)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

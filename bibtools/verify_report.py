@@ -90,6 +90,10 @@ def _detail(v: Verdict) -> str:
     return text
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _md(text: str) -> str:
     # A table cell: no pipe, no line break, no markup the reader did not write.
     out = " ".join(str(text).split())
@@ -100,10 +104,13 @@ def _md(text: str) -> str:
 
 def render_markdown(report: Report) -> str:
     lines = ["# Reference check", "", report.summary(), ""]
-    lines += ["| key | verdict | fields | retracted | details |", "|---|---|---|---|---|"]
+    lines += [
+        "| key | title | verdict | fields | retracted | details |",
+        "|---|---|---|---|---|---|",
+    ]
     for v in report.verdicts:
         lines.append(
-            f"| {_md(v.key)} | {v.verdict} | {_md(', '.join(v.fields))} | "
+            f"| {_md(v.key)} | {_md(_short(v.title))} | {v.verdict} | {_md(', '.join(v.fields))} | "
             f"{'**yes**' if v.retracted else ''} | {_md(_detail(v))} |"
         )
     if report.audit is not None:
@@ -144,7 +151,8 @@ def render_html(report: Report) -> str:
             w = v.evidence[0]
             link = f' <a href="{e(w.url)}" rel="noreferrer">{e(w.source)}</a>'
         rows.append(
-            f'<tr><td><code>{e(v.key)}</code></td><td class="{e(v.verdict)}">{e(v.verdict)}</td>'
+            f"<tr><td><code>{e(v.key)}</code></td><td>{e(_short(v.title, 80))}</td>"
+            f'<td class="{e(v.verdict)}">{e(v.verdict)}</td>'
             f"<td>{e(', '.join(v.fields))}</td>"
             f'<td class="retracted">{"retracted" if v.retracted else ""}</td>'
             f"<td>{e(_detail(v))}{link}</td></tr>"
@@ -155,7 +163,7 @@ def render_html(report: Report) -> str:
         f"<style>{_CSS}</style></head><body>",
         "<h1>Reference check</h1>",
         f"<p>{e(report.summary())}</p>",
-        "<table><thead><tr><th>key</th><th>verdict</th><th>fields</th><th>retracted</th>"
+        "<table><thead><tr><th>key</th><th>title</th><th>verdict</th><th>fields</th><th>retracted</th>"
         "<th>details</th></tr></thead><tbody>",
         *rows,
         "</tbody></table>",

@@ -119,9 +119,9 @@ def verify(
     from ..http import HttpClient, total
     from ..sources.base import base_url
     from ..text.keys import assign_keys
-    from ..verify import exit_status, judge
+    from ..verify import exit_status, judge, matched_works
     from ..verify_fetch import Clients, gather
-    from ..verify_fix import fix
+    from ..verify_fix import fix, splice
     from ..verify_report import Report, render, render_table, verdict_lines
 
     if offline and refresh:
@@ -164,12 +164,27 @@ def verify(
         verdicts,
         requests=stats.sent - start.sent,
         from_cache=stats.from_cache - start.from_cache,
-        audit=audit(citations, result.records) if tex_files else None,
+        audit=audit(citations, result.records, matched_works(verdicts)) if tex_files else None,
     )
     if fix_output:
         fixed, changes = fix(result.records, verdicts)
-        written = write(fixed, "bibtex", WriteOptions(blocks=result.blocks, files=result.files))
-        write_atomic(fix_output, written.text)
+        text = None
+        if len(inputs) == 1 and inputs[0] != "-" and result.sources[0].endswith("(bibtex)"):
+            # Only the corrected entries are rewritten; the rest of the file stays byte for byte.
+            original, encoding = read_input(inputs[0])
+            replacements = {
+                (new.origin_line, new.key): write([new], "bibtex", WriteOptions()).text
+                for old, new in zip(result.records, fixed, strict=True)
+                if new is not old
+            }
+            text = splice(original, replacements)
+            if text is not None and encoding.lower() not in ("utf-8", "utf-8-sig", "ascii"):
+                text = None  # a legacy encoding: the writer below says what it does
+        if text is None:
+            text = write(
+                fixed, "bibtex", WriteOptions(blocks=result.blocks, files=result.files)
+            ).text
+        write_atomic(fix_output, text)
         report.changes, report.fixed_file = changes, fix_output
     if fmt == "table":
         from rich.console import Console
