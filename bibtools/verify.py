@@ -491,6 +491,9 @@ def _settle(record: Record, v: Verdict, works: list[Found]) -> Verdict:
         )
     else:
         v.verdict = "verified"
+    if v.retracted:
+        said = sorted({w.source for w in works if w.retracted})
+        v.message = "; ".join(x for x in (f"RETRACTED (says {', '.join(said)})", v.message) if x)
     return v
 
 
@@ -555,8 +558,13 @@ def judge(record: Record, ev: Evidence) -> Verdict:
             v.evidence = works
             v.id_confirmed = False
             other = works[0]
+            ident = doi if label == "doi" else arxiv
             v.found = {label: {"value": other.id, "source": other.source, "title": other.title}}
-            v.message = f"the {label} names another work: {other.title!r} ({other.source})"
+            who = other.authors[0].family or other.authors[0].literal if other.authors else ""
+            when = str(other.years[0]) if other.years else ""
+            about = ", ".join(x for x in (who, when, other.source) if x)
+            kind = "DOI" if label == "doi" else "arXiv id"
+            v.message = f"the {kind} {ident} is another work: {other.title!r} ({about})"
             return v
         works = [w for _, ws in resolved for w in ws]
         v.id_confirmed = True

@@ -81,7 +81,7 @@ class DoiOrgClient:
             # The resolver's own "DOI Not Found"; an agency's 404 after a
             # redirect (registered, no metadata) is not proof of absence.
             if host_of(reply.url) == self.host:
-                return Lookup("not-found", message=f"{self.host}: DOI not found")
+                return Lookup("not-found", message="DOI not found")
             return Lookup("failed", message=f"{host_of(reply.url)}: HTTP {reply.status}")
         if not reply.ok:
             return Lookup("failed", message=f"{host_of(reply.url)}: HTTP {reply.status}")
