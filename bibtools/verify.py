@@ -100,6 +100,9 @@ class Found:
     arxiv_id: str = ""
     retracted: bool | None = None  # None: this source does not say
     preprint: bool = False  # a preprint server's record (its year is the preprint's)
+    # False when the source has one year for a work that may have two (OpenAlex's
+    # publication_year: online or print?): alone, it cannot refute a year one off.
+    dates_complete: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "id": self.id, "url": self.url}
@@ -262,10 +265,18 @@ def same_title(record_title: str, work: Found, exact: bool = False) -> bool:
         and any(title_distance(ours_main, t) is not None for t in theirs)
     ):
         return True
-    return bool(
+    if (
         theirs_main
         and len(theirs_main.split()) >= 2
         and title_distance(ours, theirs_main) is not None
+    ):
+        return True
+    # Two subtitles for one long main title (sources disagree on subtitles too).
+    return bool(
+        ours_main
+        and theirs_main
+        and len(ours_main.split()) >= 4
+        and title_distance(ours_main, theirs_main) is not None
     )
 
 
@@ -417,6 +428,8 @@ def compare(record: Record, works: Sequence[Found]) -> dict[str, dict[str, Any]]
         "year",
         [(year_agrees(record, w, has_arxiv), w, w.years[0] if w.years else None) for w in works],
     )
+    if "year" in out and not year_decisive(record, works):
+        out["year"]["uncertain"] = True
     judge_field(
         "venue",
         [
@@ -428,6 +441,22 @@ def compare(record: Record, works: Sequence[Found]) -> dict[str, dict[str, Any]]
     judge_field("volume", [(volume_agrees(record.volume, w.volume), w, w.volume) for w in works])
     judge_field("pages", [(pages_agree(record.pages, w.pages), w, w.pages) for w in works])
     return out
+
+
+def year_decisive(record: Record, works: Sequence[Found]) -> bool:
+    """A year disagreement stands: a source with all its dates disagrees, or the gap is over a year."""
+    year = record.issued.year
+    for w in works:
+        if year is None or not w.years:
+            continue
+        if w.dates_complete or all(abs(y - year) > 1 for y in w.years):
+            return True
+    return False
+
+
+def needs_full_dates(record: Record, works: Sequence[Found]) -> bool:
+    """Only single-date sources (OpenAlex) put the year one off: ask one that has print and online dates."""
+    return "year" in compare(record, works) and not year_decisive(record, works)
 
 
 def _same_work_despite_title(record: Record, works: Sequence[Found]) -> bool:
@@ -482,12 +511,25 @@ def _settle(record: Record, v: Verdict, works: list[Found]) -> Verdict:
     diffs = compare(record, works)
     v.retracted = _retracted(works)
     v.evidence = works
-    if diffs:
+    doubt = ""
+    if diffs.get("year", {}).get("uncertain"):
+        # One year off from a source with one date for the work: online-first or
+        # print? Not a mismatch we can stand by, nor a verification.
+        found = diffs.pop("year")
+        doubt = (
+            f"year: {found['source']} says {found['value']}, one year off, and no source"
+            " with print and online dates answered"
+        )
+    if doubt and not diffs:
+        v.verdict = "unchecked"
+        v.message = doubt
+    elif diffs:
         v.verdict = "mismatch"
         v.fields = [f for f in FIELDS if f in diffs]
         v.found = {f: diffs[f] for f in v.fields}
         v.message = "; ".join(
-            f"{f}: {_shown(diffs[f]['value'])} ({diffs[f]['source']})" for f in v.fields
+            [f"{f}: {_shown(diffs[f]['value'])} ({diffs[f]['source']})" for f in v.fields]
+            + ([doubt] if doubt else [])
         )
     else:
         v.verdict = "verified"

@@ -41,6 +41,7 @@ from .verify import (
     Found,
     author_matches,
     is_preprint_work,
+    needs_full_dates,
     needs_search,
     record_arxiv,
     record_doi,
@@ -97,6 +98,7 @@ def from_openalex(w: OpenAlexWork) -> Found:
         doi=w.doi,
         retracted=w.is_retracted,
         preprint=is_preprint_work(w.doi, w.type),
+        dates_complete=False,
     )
 
 
@@ -190,6 +192,15 @@ class Clients:
         )
 
 
+def matching(record: Record, works: Sequence[Found]) -> list[Found]:
+    return [
+        w
+        for w in works
+        if same_title(record.title, w)
+        and (not record.authors or author_matches(record.authors, w.authors) > 0)
+    ]
+
+
 def satisfied(record: Record, works: Sequence[Found]) -> bool:
     """A search already found this record's work (same title, an author in common): ask no further source."""
     return any(
@@ -274,7 +285,10 @@ def gather(
             res = clients.openalex.search(text)
             works = [from_openalex(w) for w in res.value or []]
             answers.append(Answer("openalex", res.status, works, res.message))
-        if clients.crossref and not satisfied(r, [w for a in answers for w in a.works]):
+        so_far = [w for a in answers for w in a.works]
+        if clients.crossref and (
+            not satisfied(r, so_far) or needs_full_dates(r, matching(r, so_far))
+        ):
             first = r.authors[0].family if r.authors and r.authors[0].family else ""
             res2 = clients.crossref.search_one(f"{to_plain(r.title)} {to_plain(first)}".strip())
             works = [from_crossref(w) for w in res2.works]

@@ -352,3 +352,31 @@ def test_audit_missing_uncited_and_one_work_under_two_keys() -> None:
     assert result.missing == ["missing"]
     assert result.uncited == ["other"]
     assert result.same_work[0][:2] == ("lecun2015deep", "lecun2015again")
+
+
+def test_a_single_date_source_alone_cannot_call_a_year_one_off_a_mismatch() -> None:
+    # OpenAlex has one year for an article that was online in 2014 and in print in 2015.
+    record = bib(LECUN)
+    openalex = work(source="openalex", years=(2014,), dates_complete=False)
+    v = judge(record, by_doi(Answer("crossref", "failed"), Answer("openalex", "found", [openalex])))
+    assert v.verdict == "unchecked" and "one year off" in v.message
+    far = work(source="openalex", years=(2012,), dates_complete=False)
+    v = judge(record, by_doi(Answer("openalex", "found", [far])))
+    assert (v.verdict, v.fields) == ("mismatch", ["year"])
+    # With the source that has every date, the year one off is a mismatch again.
+    crossref = work(years=(2014,))
+    v = judge(
+        record,
+        by_doi(Answer("crossref", "found", [crossref]), Answer("openalex", "found", [openalex])),
+    )
+    assert (v.verdict, v.fields) == ("mismatch", ["year"])
+
+
+def test_two_subtitles_of_one_long_main_title_are_one_title() -> None:
+    record = bib(
+        "@article{k, title={Host reactions to home state engagement policies: Rethinking sovereignty}}"
+    )
+    other = work(title="Host reactions to home state engagement policies: limits of governance")
+    assert same_title(record.title, other)
+    short = bib("@article{k, title={Deep learning: a survey}}")
+    assert not same_title(short.title, work(title="Deep learning: a review"))
