@@ -72,6 +72,8 @@ UNCOVERED_TYPES = frozenset(
     {"webpage", "post", "post-weblog", "software", "standard", "thesis", "report", "patent"}
     | {"legislation", "legal_case", "personal_communication", "interview", "motion_picture"}
 )
+# Kinds the sources index only in part: found, they are checked; missed, we cannot tell.
+PARTLY_COVERED_TYPES = frozenset({"book", "chapter", "collection", "entry-encyclopedia"})
 UNCOVERED_SOURCE_TYPES = frozenset(
     {"manual", "techreport", "phdthesis", "mastersthesis", "thesis", "online", "www", "software"}
     | {"standard", "electronic", "webpage", "booklet", "unpublished"}
@@ -636,6 +638,9 @@ def judge(record: Record, ev: Evidence) -> Verdict:
     if chimeras:
         return _settle(record, v, chimeras[:1])
     asked = [a for a in ev.search if a.status != "skipped"]
+    if asked and all(a.answered for a in asked) and record.type in PARTLY_COVERED_TYPES:
+        v.message = f"no source has it, but the sources index only some {record.type}s without DOI"
+        return v
     if asked and all(a.answered for a in asked):
         v.verdict = "not-found"
         v.message = "no source has a work with this title and an author in common"

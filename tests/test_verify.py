@@ -380,3 +380,28 @@ def test_two_subtitles_of_one_long_main_title_are_one_title() -> None:
     assert same_title(record.title, other)
     short = bib("@article{k, title={Deep learning: a survey}}")
     assert not same_title(short.title, work(title="Deep learning: a review"))
+
+
+def test_a_book_without_doi_that_no_source_has_is_unchecked_not_missing() -> None:
+    book = bib("@book{knuth1984, title={The TeXbook}, author={Knuth, Donald E.}, year={1984}}")
+    nothing = Evidence(search=[Answer("openalex", "not-found"), Answer("crossref", "not-found")])
+    assert judge(book, nothing).verdict == "unchecked"
+    found = Evidence(
+        search=[
+            Answer(
+                "openalex",
+                "found",
+                [
+                    work(
+                        title="The TeXbook",
+                        authors=[Name("Knuth", "D. E.")],
+                        years=(1984,),
+                        venues=(),
+                        volume="",
+                        pages="",
+                    )
+                ],
+            )
+        ]
+    )
+    assert judge(book, found).verdict == "verified"

@@ -263,16 +263,24 @@ class CrossrefClient:
             why = f"HTTP {reply.status}" if not reply.ok else "the answer is not a work list"
             return {d: WorkLookup("failed", message=f"{self.host}: {why}") for d in batch}
         found: dict[str, CrossrefWork] = {}
+        bare: set[str] = set()  # registered, but no title to read
         for item in items:
-            work = parse_work(item) if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                continue
+            work = parse_work(item)
             if work is not None:
                 found.setdefault(work.doi.lower(), work)
-        return {
-            d: WorkLookup("found", found[d])
-            if d in found
-            else WorkLookup("not-found", message=f"Crossref does not know {d}")
-            for d in batch
-        }
+            elif isinstance(item.get("DOI"), str):
+                bare.add(item["DOI"].strip().lower())
+        out: dict[str, WorkLookup] = {}
+        for d in batch:
+            if d in found:
+                out[d] = WorkLookup("found", found[d])
+            elif d in bare:
+                out[d] = WorkLookup("failed", message=f"Crossref has {d} without a title")
+            else:
+                out[d] = WorkLookup("not-found", message=f"Crossref does not know {d}")
+        return out
 
     # -- by citation text --------------------------------------------------
 
@@ -315,7 +323,9 @@ class CrossrefClient:
 
 
 def parse_work(item: Mapping[str, Any]) -> CrossrefWork | None:
-    doi = _str(item.get("DOI"))
+    # Not through _str: SICI DOIs hold "<...>", which is no tag ("16:4<385::AID-SIM380>3.0.CO;2-3").
+    raw_doi = item.get("DOI")
+    doi = " ".join(raw_doi.split()) if isinstance(raw_doi, str) else ""
     titles = _strings(item.get("title"))
     if not doi or not titles:
         return None
