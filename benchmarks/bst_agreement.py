@@ -25,7 +25,7 @@ rendered three ways and compared with ``bibtex``'s own ``.bbl``:
 ``--style plain`` ran before issue 20) end to end against ``plain.bst``.
 
 An entry agrees when its text is the same: the ``.bbl``'s LaTeX turned into
-text (:mod:`bibtools.bbl`; the same reading for both sides), whitespace and
+text (:mod:`bibtools.render.bbl`; the same reading for both sides), whitespace and
 labels ignored.  ``.bbl identical`` counts entries whose LaTeX itself is
 identical (whitespace aside) in the ``original .bib`` comparison.  Entries
 where bibtex writes bytes that are not UTF-8 (it cuts a UTF-8 character in
@@ -50,11 +50,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bibtools import bbl, bst, style
+from bibtools import render as style
 from bibtools.convert import read_text, write
 from bibtools.files import decode
 from bibtools.formats import WriteOptions
-from bibtools.style import to_text
+from bibtools.render import bbl, bst, to_text
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent / "tests" / "fixtures" / "bibtex"

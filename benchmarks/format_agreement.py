@@ -11,7 +11,7 @@ style by
   file itself (``pandoc --citeproc --bibliography entries.bib ...``): the bar;
 * ``pandoc(our JSON)``: the same engine fed bibtools' CSL-JSON, unprepared;
 * ``citeproc-py``: citeproc-py fed bibtools' CSL-JSON;
-* ``bibtools``: :func:`bibtools.style.render`, what ``bibtools format`` prints;
+* ``bibtools``: :func:`bibtools.render.render`, what ``bibtools format`` prints;
 * ``citeproc-js(our JSON)`` (needs node and ``npm install`` in
   ``benchmarks/citeproc_js``): the reference engine fed bibtools' CSL-JSON,
   which separates disagreements of the reader from those of the engine,
@@ -33,7 +33,7 @@ shows (docs/differences.md).
 **Speed.** ``--speed N`` (default 10000) entries of the benchmark corpus are
 written as CSL-JSON once; then pandoc 3 formats that file in APA in one run,
 as ``pandoc --citeproc`` does, and bibtools formats the same records
-(:func:`bibtools.style.render`, CSL-JSON writing included).  pandoc's time
+(:func:`bibtools.render.render`, CSL-JSON writing included).  pandoc's time
 grows faster than the list (it disambiguates every citation against every
 other); ``--pandoc-timeout`` stops it, and the table then says "more than".
 
@@ -57,7 +57,7 @@ moves punctuation inside quotation marks, which IEEE titles always need.
 Speed, APA, entries of ``real_10k.bib``: pandoc in one run takes 4 s for
 500, 21 s for 1,000, 107 s for 2,000 and more than 50 minutes for 10,000
 (stopped); bibtools formats the 10,000 in 27 s (split runs, see
-:mod:`bibtools.style`).  On the same machine under a load of 10 (other
+:mod:`bibtools.render`).  On the same machine under a load of 10 (other
 jobs running): 2,000 entries take pandoc 192 s and bibtools 12 s; 10,000
 take bibtools 75-80 s.
 """
@@ -76,8 +76,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bibtools import style  # noqa: E402
+from bibtools import render as style  # noqa: E402
 from bibtools.convert import read_file, write  # noqa: E402
+from bibtools.render import csl  # noqa: E402
 from bibtools.text.keys import assign_keys  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "citeproc_js"
@@ -122,17 +123,17 @@ def run_pandoc_native(style_path: str) -> dict[str, tuple[str, tuple]]:
         "-M",
         "lang=en-US",
     ]
-    proc = subprocess.run(args, input=style._NOCITE_DOC, capture_output=True, text=True, check=True)
+    proc = subprocess.run(args, input=csl._NOCITE_DOC, capture_output=True, text=True, check=True)
     doc = json.loads(proc.stdout)
     divs = next(b["c"][1] for b in doc["blocks"] if b["t"] == "Div" and b["c"][0][0] == "refs")
-    return {k: (label, body) for k, label, body in map(style._entry_from_div, divs)}
+    return {k: (label, body) for k, label, body in map(csl._entry_from_div, divs)}
 
 
 def run_pandoc_ours(items: list[dict], style_path: str) -> dict[str, tuple[str, tuple]]:
     """pandoc on our CSL-JSON as it is, with the style as it is (none of style.py's preparation)."""
     with tempfile.TemporaryDirectory() as work:
-        divs = style._run_pandoc(items, style_path, "en-US", work, "raw")
-    return {k: (label, body) for k, label, body in map(style._entry_from_div, divs)}
+        divs = csl._run_pandoc(items, style_path, "en-US", work, "raw")
+    return {k: (label, body) for k, label, body in map(csl._entry_from_div, divs)}
 
 
 def run_citeproc_py(items: list[dict], style_path: str) -> dict[str, tuple[str, tuple]]:
@@ -267,7 +268,7 @@ def speed(n: int, source: Path, timeout: float) -> None:
         try:
             subprocess.run(
                 args,
-                input=style._NOCITE_DOC,
+                input=csl._NOCITE_DOC,
                 capture_output=True,
                 text=True,
                 timeout=timeout,

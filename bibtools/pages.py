@@ -18,7 +18,7 @@ names from ``bibtools.toml`` or ``[tool.bibtools]`` in ``pyproject.toml``):
 ``style``
     a CSL style name or ``.csl`` path, or a BibTeX style: ``plain``,
     ``unsrt``, ``alpha``, ``abbrv``, a style TeX finds (``plainnat``,
-    ``ieeetr``...) or a ``.bst`` path (see :mod:`bibtools.style`).
+    ``ieeetr``...) or a ``.bst`` path (see :mod:`bibtools.render`).
 ``engine``
     for a BibTeX style: ``pybtex`` (pure Python, the default) or ``bibtex``
     (the program).  The LaTeX output of a BibTeX style is its ``.bbl``'s
@@ -61,7 +61,7 @@ names from ``bibtools.toml`` or ``[tool.bibtools]`` in ``pyproject.toml``):
     ``bibtools/templates/README.md`` for the variables it receives).
 
 **Safety.** Every string from the records is escaped for the output format
-by :mod:`bibtools.style`'s renderers; only ``http``/``https`` URLs become
+by :mod:`bibtools.render`'s renderers; only ``http``/``https`` URLs become
 links; default HTML templates autoescape, and user templates ending in
 ``.html``/``.htm``/``.xml`` do too.
 """
@@ -81,7 +81,7 @@ from typing import Any
 from .diagnostics import Diagnostics, UsageError
 from .model import Record
 from .preprint import is_arxiv_preprint
-from .style import (
+from .render import (
     RENDERERS,
     Entry,
     Inline,

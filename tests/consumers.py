@@ -102,7 +102,7 @@ def tool(name: str) -> Tool:
             return Tool(name, missing=f"pandoc 2.x not found (Debian: pandoc); have {version!r}")
         return Tool(name, (exe,), version=version)  # type: ignore[arg-type]
     if name == "pandoc3":
-        from bibtools.style import pandoc_path
+        from bibtools.render import pandoc_path
 
         try:
             exe = pandoc_path()

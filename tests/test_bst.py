@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bibtools import bbl, bst, bst_text, style
+from bibtools import render as style
 from bibtools.cli import main
 from bibtools.convert import read_text, write
 from bibtools.diagnostics import UsageError
 from bibtools.formats import WriteOptions
 from bibtools.pages import FormatOptions, format_records
-from bibtools.style import Node, to_html, to_text
+from bibtools.render import Node, bbl, bst, bst_text, to_html, to_text
 from bibtools.text.keys import assign_keys
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bibtex"

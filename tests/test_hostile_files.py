@@ -321,8 +321,8 @@ def test_a_title_with_500_nested_braces_does_not_take_the_list_down(here: Path, 
 def test_an_engine_failing_on_every_record_is_not_blamed_on_the_records(
     here: Path, refs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bibtools import style
     from bibtools.diagnostics import UsageError
+    from bibtools.render import csl as style
 
     def broken(*args: object, **kwargs: object) -> None:
         raise UsageError("pandoc failed: no pandoc here")
@@ -578,7 +578,7 @@ def test_build_writes_its_pages_despite_a_bad_csl_date(here: Path) -> None:
 def test_an_item_pandoc_still_refuses_is_left_out_and_named(
     here: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bibtools import style
+    from bibtools.render import csl as style
 
     # Without the sanitising step pandoc refuses the list; each refused item
     # is found and left out, and the others are formatted in one run.

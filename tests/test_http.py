@@ -322,6 +322,26 @@ def test_corrupt_cache_degrades_to_no_cache_with_one_warning(
     assert len(c.warnings) == 1
 
 
+def test_requests_cache_without_the_lock_hook_is_refused_not_silently_unbounded(
+    server: FakeArxiv, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requests-cache release without the private method we override would
+    hang on a locked cache again: the cache is given up, with one warning."""
+    from requests_cache.backends.sqlite import SQLiteDict
+
+    from bibtools.http import cache
+
+    monkeypatch.delattr(SQLiteDict, "_acquire_sqlite_lock")
+    cache.bounded_sqlite_cache.cache_clear()
+    try:
+        c = client(clock, tmp_path)
+        assert not c.cached
+        assert len(c.warnings) == 1 and "no bounded lock hook" in c.warnings[0]
+        assert ask(c, server).ok
+    finally:
+        cache.bounded_sqlite_cache.cache_clear()
+
+
 def test_cache_dir_that_is_a_file_degrades(
     server: FakeArxiv, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -656,7 +676,7 @@ def test_a_cache_on_a_real_filesystem_with_16_kb_free(tmp_path: Path) -> None:
 
 
 def test_credential_headers_are_recognised_by_name() -> None:
-    from bibtools.http import _is_credential
+    from bibtools.http.transport import is_credential as _is_credential
 
     for name in ("Authorization", "x-api-key", "X-Api-Key", "X-Foo-Token", "Cookie", "X-Secret"):
         assert _is_credential(name), name

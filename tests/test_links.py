@@ -767,7 +767,7 @@ def test_markdown_escapes_what_it_did_not_build() -> None:
 def test_markdown_renders_as_text_in_pandoc() -> None:
     import subprocess
 
-    from bibtools.style import pandoc_path
+    from bibtools.render import pandoc_path
 
     markdown = render_markdown(hostile_report())
     for dialect in ("gfm", "commonmark", "markdown"):

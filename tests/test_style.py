@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bibtools import style
+from bibtools import render as style
 from bibtools.convert import read_text
 from bibtools.diagnostics import UsageError
-from bibtools.style import Node
+from bibtools.render import Node, csl
 from bibtools.text.keys import assign_keys
 
 DATA = Path(__file__).parent / "data" / "citeproc_js"
@@ -74,7 +74,7 @@ def test_every_style_the_issue_names_resolves_to_a_csl_file(name: str) -> None:
 def test_bibtex_styles_and_paths_resolve(tmp_path: Path) -> None:
     alpha = style.resolve_style("alpha")
     assert (alpha.name, alpha.engine) == ("alpha", "bst")
-    assert Path(alpha.path) == Path(style.__file__).parent / "data" / "bst" / "alpha.bst"
+    assert Path(alpha.path) == Path(style.__file__).parent.parent / "data" / "bst" / "alpha.bst"
     assert style.resolve_style("pybtex-alpha") == style.StyleSpec("pybtex-alpha", "pybtex")
     assert style.resolve_style("unsrtalpha") == style.StyleSpec("pybtex-unsrtalpha", "pybtex")
     copy = tmp_path / "mine.csl"
@@ -218,7 +218,7 @@ def test_chunks_never_split_items_that_could_be_ambiguous() -> None:
     ]
     items += [{"id": f"o{i}", "author": [{"family": f"Other{i}"}]} for i in range(20)]
     items += [{"id": f"t{i}", "title": "Same title"} for i in range(3)]
-    chunks = style._chunks(items, 5)
+    chunks = csl._chunks(items, 5)
     where = {item["id"]: i for i, chunk in enumerate(chunks) for item in chunk}
     assert len({where[f"s{i}"] for i in range(7)}) == 1
     assert len({where[f"t{i}"] for i in range(3)}) == 1
@@ -229,7 +229,7 @@ def test_split_rendering_equals_one_run(monkeypatch: pytest.MonkeyPatch) -> None
     items = json.loads((DATA / "items.bibtools.json").read_text(encoding="utf-8"))
     path = str(DATA / "styles" / "apa.csl")
     prepared = style.prepare_items(items, path)
-    monkeypatch.setattr(style, "CHUNK_SIZE", 25)
+    monkeypatch.setattr(csl, "CHUNK_SIZE", 25)
     whole = style.render_csl(prepared, path, split=False)
     split = style.render_csl(prepared, path, split=True)
     assert [e[0] for e in split] == [e[0] for e in whole]
@@ -455,7 +455,7 @@ def test_ieee_keeps_groups_pandoc_alone_would_drop() -> None:
         "[1]",
         "J. Doe, “T,” J, 2000, [Online]. Available: https://x.org/a",
     )
-    assert style.MARKER not in entry.text()
+    assert csl.MARKER not in entry.text()
 
 
 def test_pybtex_falls_back_to_a_type_it_knows() -> None:

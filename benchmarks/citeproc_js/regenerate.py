@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     from bibtools.convert import read_file, write
-    from bibtools.style import pandoc_path
+    from bibtools.render import pandoc_path
     from bibtools.text.keys import assign_keys
 
     records = read_file(str(DATA / "entries.bib")).records

@@ -3,7 +3,7 @@ r"""A ``.bbl`` file (what a BibTeX style writes) read back as formatted entries.
 :func:`parse_bbl` splits the file into its preamble and its items
 (``\bibitem``, natbib's ``\bibitem[Short(Year)Long]{key}``, harvard's
 ``\harvarditem``); :func:`render_items` turns each item's LaTeX into the
-inline tree of :mod:`bibtools.style` (text with italics, bold, small caps,
+inline tree of :mod:`bibtools.render` (text with italics, bold, small caps,
 super/subscripts and links), which the page renderers escape for their
 format.
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .style import Inline, Node, normalize_inlines, plain_text, safe_href
-from .text.markup import ACCENT_SYMBOLS, ACCENT_WORDS, LOGOS, from_latex, math_to_text
+from ..text.markup import ACCENT_SYMBOLS, ACCENT_WORDS, LOGOS, from_latex, math_to_text
+from .inline import Inline, Node, normalize_inlines, plain_text, safe_href
 
 # Items: numbered ([1]), alpha-labelled ([Knu84]) or author-year (no label).
 NUMERIC, ALPHA, AUTHOR_YEAR = "numeric", "alpha", "author-year"

@@ -14,7 +14,7 @@ Two engines:
   style language, with BibTeX's string functions replaced by
   :mod:`bibtools.bst_text`'s byte-exact ones and BibTeX's cross-reference
   rule (fields copied from the parent at READ).  The text runs as bytes
-  (one character per UTF-8 byte, see :func:`bibtools.bst_text.to_bytestr`),
+  (one character per UTF-8 byte, see :func:`bibtools.render.bst_text.to_bytestr`),
   as in ``bibtex``, and lines break where bibtex breaks them (pybtex's
   ``wrap``): a ``%`` in a field comments out the rest of *that* line.
 * ``bibtex``: the ``bibtex`` program itself, in a temporary directory.
@@ -35,10 +35,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..diagnostics import UsageError
 from . import bst_text
-from .diagnostics import UsageError
 
-DATA_DIR = Path(__file__).parent / "data" / "bst"
+DATA_DIR = Path(__file__).parent.parent / "data" / "bst"
 SHIPPED = ("plain", "unsrt", "alpha", "abbrv")
 ENGINES = ("pybtex", "bibtex")
 # Seconds bibtex may take (a 50,000-entry file takes a few).
@@ -197,7 +197,7 @@ def _key_in(message: str, keys: dict[str, str]) -> str:
     return ""
 
 
-# BibTeX's string functions, byte-exact (see bibtools.bst_text).
+# BibTeX's string functions, byte-exact (see bibtools.render.bst_text).
 def _builtins() -> dict[str, Callable[[Any], None]]:
     from pybtex.bibtex.interpreter import EntryString, Function, MissingField, String
 
