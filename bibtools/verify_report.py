@@ -216,15 +216,22 @@ def render_table(report: Report) -> Any:
             Text(_detail(v)),
         )
     extra: list[Any] = [table]
-    if report.audit is not None or report.fixed_file:
-        extra.append(Text(render_markdown(_tail_only(report))))
+    lines: list[str] = []
+    if report.audit is not None:
+        a = report.audit
+        lines.append(f"cited but not in the bibliography: {', '.join(a.missing) or 'none'}")
+        lines.append(f"never cited: {', '.join(a.uncited) or 'none'}")
+        lines += [f"{x} and {y} are one work ({why})" for x, y, why in a.same_work]
+    if report.fixed_file:
+        lines.append(f"fixes written to {report.fixed_file}:")
+        lines += [
+            f"  {c.record_key}: {c.field} {json.dumps(c.old, ensure_ascii=False)}"
+            f" -> {json.dumps(c.new, ensure_ascii=False)} ({c.source})"
+            for c in report.changes
+        ] or ["  nothing that an id confirms"]
+    if lines:
+        extra.append(Text("\n".join(lines)))
     return Group(*extra)
-
-
-def _tail_only(report: Report) -> Report:
-    return Report(
-        [], report.requests, report.from_cache, report.audit, report.changes, report.fixed_file
-    )
 
 
 def render(report: Report, fmt: str) -> str:
