@@ -106,7 +106,8 @@ def report(name: str, s: dict[str, Any], counts: list[dict[str, int]]) -> str:
     r = s["retracted"]
     lines += [
         "",
-        f"- genuine references not verified: {len(s['false_alarms'])} {s['false_alarms'] or ''}",
+        f"- false alarms on genuine references: {len(s['false_alarms'])} {s['false_alarms'] or ''}"
+        " (anything but verified)",
         f"- genuine references given a bad verdict (mismatch, wrong-id, phantom-id, not-found):"
         f" {len(s['bad_on_genuine'])} {s['bad_on_genuine'] or ''}",
         f"- bad references with the right verdict: {s['bad_right']:.0%}",
