@@ -8,6 +8,8 @@ subtitle, title case and LaTeX, a DataCite DOI, a failure that is not a miss.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bibtools.citations import audit, cited_keys
 from bibtools.convert import loads
@@ -405,3 +407,46 @@ def test_a_book_without_doi_that_no_source_has_is_unchecked_not_missing() -> Non
         ]
     )
     assert judge(book, found).verdict == "verified"
+
+
+# --------------------------------------------------------------------------
+# Properties: a source that says what the record says never raises an alarm
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéüøß", min_size=2, max_size=9)
+
+
+@given(
+    title=st.lists(_WORD, min_size=1, max_size=12).map(" ".join),
+    families=st.lists(_WORD, min_size=1, max_size=6, unique=True),
+    year=st.integers(1900, 2030),
+    venue=st.lists(_WORD, min_size=1, max_size=5).map(" ".join),
+    volume=st.integers(1, 999).map(str),
+    first=st.integers(1, 5000),
+)
+def test_a_source_that_agrees_verifies(
+    title: str, families: list[str], year: int, venue: str, volume: str, first: int
+) -> None:
+    pages = f"{first}-{first + 9}"
+    record = Record(
+        type="article-journal",
+        key="k",
+        title=title,
+        authors=[Name(f.capitalize(), "A.") for f in families],
+        issued=PartialDate(year),
+        container_title=venue,
+        volume=volume,
+        pages=pages,
+        doi="10.1234/x",
+    )
+    same = work(
+        title=title.upper(),
+        authors=[Name(f.capitalize(), "Alice") for f in reversed(families)],
+        years=(year,),
+        venues=(venue,),
+        volume=volume,
+        pages=pages.replace("-", "\u2013"),
+        doi="10.1234/x",
+    )
+    assert compare(record, [same]) == {}
+    assert judge(record, by_doi(Answer("crossref", "found", [same]))).verdict == "verified"
