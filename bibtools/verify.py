@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from anyascii import anyascii
 
-from .ids import arxiv_from_record, clean_doi
+from .ids import arxiv_from_record, clean_doi, parse_arxiv
 from .model import Name, Record
 from .preprint import is_preprint_doi, is_preprint_venue
 from .text.markup import to_plain
@@ -652,6 +652,29 @@ def judge(record: Record, ev: Evidence) -> Verdict:
     v.message = "could not check: " + (
         "; ".join(f"{a.source}: {a.message or a.status}" for a in failed) or "no source asked"
     )
+    return v
+
+
+def suggest(record: Record, v: Verdict, works: Sequence[Found]) -> Verdict:
+    """For a wrong id: the id of the work the title and authors describe, if a search found it.
+
+    Said in ``found`` (``suggested``) and the message, never applied: a title
+    match is not the evidence ``--fix`` needs.
+    """
+    if v.verdict != "wrong-id" or not v.fields:
+        return v
+    wrong = {w.id.lower() for w in v.evidence} | {w.doi.lower() for w in v.evidence if w.doi}
+    label = v.fields[0]
+    for w in works:
+        arxiv = w.arxiv_id or (parse_arxiv(w.doi).id if parse_arxiv(w.doi) else "")
+        ident = (arxiv or "") if label == "eprint" else w.doi
+        if not ident or ident.lower() in wrong or not same_title(record.title, w):
+            continue
+        if record.authors and not author_matches(record.authors, w.authors):
+            continue
+        v.found.setdefault(label, {})["suggested"] = {"value": ident, "source": w.source}
+        v.message += f"; the title and authors are {ident} ({w.source})"
+        break
     return v
 
 

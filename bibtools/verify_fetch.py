@@ -296,3 +296,19 @@ def gather(
         evidence[i].search = answers
     tick("titles")
     return evidence
+
+
+def search_for(
+    records: Sequence[Record], wanted: Sequence[int], clients: Clients
+) -> dict[int, list[Found]]:
+    """One OpenAlex title search for each record in ``wanted`` (wrong ids: which work did they mean?)."""
+    out: dict[int, list[Found]] = {}
+    if not clients.openalex:
+        return out
+    for i in wanted:
+        r = records[i]
+        if not r.title:
+            continue
+        res = clients.openalex.search(search_text(r))
+        out[i] = [from_openalex(w) for w in res.value or []]
+    return out

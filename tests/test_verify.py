@@ -23,6 +23,7 @@ from bibtools.verify import (
     pages_agree,
     same_title,
     search_text,
+    suggest,
     uncovered,
     venues_agree,
 )
@@ -450,3 +451,19 @@ def test_a_source_that_agrees_verifies(
     )
     assert compare(record, [same]) == {}
     assert judge(record, by_doi(Answer("crossref", "found", [same]))).verdict == "verified"
+
+
+def test_a_wrong_id_is_told_which_work_the_title_and_authors_describe() -> None:
+    other = work(
+        title="Long Short-Term Memory",
+        authors=[Name("Hochreiter", "Sepp")],
+        years=(1997,),
+        id="10.1162/x",
+        doi="10.1162/x",
+    )
+    v = judge(bib(LECUN), by_doi(Answer("crossref", "found", [other])))
+    stranger = work(source="openalex", doi="10.9/other", authors=[Name("Nobody", "N.")])
+    suggest(bib(LECUN), v, [other, stranger, work(source="openalex")])
+    assert v.found["doi"]["suggested"] == {"value": "10.1038/nature14539", "source": "openalex"}
+    assert "10.1038/nature14539" in v.message
+    assert fix([bib(LECUN)], [v])[1] == []  # a suggestion is never applied

@@ -119,8 +119,8 @@ def verify(
     from ..http import HttpClient, total
     from ..sources.base import base_url
     from ..text.keys import assign_keys
-    from ..verify import exit_status, judge, matched_works
-    from ..verify_fetch import Clients, gather
+    from ..verify import exit_status, judge, matched_works, suggest
+    from ..verify_fetch import Clients, gather, search_for
     from ..verify_fix import fix, splice
     from ..verify_report import Report, render, render_table, verdict_lines
 
@@ -157,9 +157,12 @@ def verify(
         before = http.snapshot()
         clients = Clients.from_env(http, wanted)
         evidence = gather(result.records, clients)
+        verdicts = [judge(r, e) for r, e in zip(result.records, evidence, strict=True)]
+        wrong = [i for i, v in enumerate(verdicts) if v.verdict == "wrong-id"]
+        for i, works in search_for(result.records, wrong, clients).items():
+            suggest(result.records[i], verdicts[i], works)
         stats = total({h: s for h, s in http.stats.items()})
         start = total(before)
-    verdicts = [judge(r, e) for r, e in zip(result.records, evidence, strict=True)]
     report = Report(
         verdicts,
         requests=stats.sent - start.sent,
