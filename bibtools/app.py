@@ -567,3 +567,79 @@ def build(
         emit(Note(f"{result.skipped} record(s) skipped: see the messages above."))
     built.problems = bool(result.skipped or not_enriched or failing_links)
     return built
+
+
+# --------------------------------------------------------------------------
+# verify
+
+
+@dataclass(slots=True)
+class Verified:
+    result: ConvertResult
+    verdicts: list[Any]
+    report: Any  # bibtools.verify_report.Report
+
+
+def verify(
+    inputs: Sequence[str],
+    sources: Sequence[str],
+    network: Network,
+    *,
+    tex_files: Sequence[str] = (),
+    fix_output: str | None = None,
+    from_format: str | None = None,
+    emit: Emit = _ignore,
+) -> Verified:
+    """One verdict per record (see :mod:`bibtools.verify`), the ``--tex`` audit,
+    and (``fix_output``) a corrected BibTeX file backed by id-confirmed matches."""
+    from .citations import audit, cited_keys
+    from .files import read_input
+    from .http import total
+    from .sources.base import check_api_urls
+    from .verify import judge, matched_works, suggest
+    from .verify_fetch import Clients, gather, search_for
+    from .verify_fix import fix, splice
+    from .verify_report import Report
+
+    check_api_urls(sources, os.environ)  # a bad URL is a usage error before any request
+    result = read(inputs, from_format, emit=emit)
+    if not result.records:
+        raise UsageError("no records to verify")
+    emit_all(emit, assign_keys(result.records))
+    citations = [cited_keys(read_input(path)[0]) for path in tex_files]
+    with network.client() as http:
+        before = http.snapshot()
+        clients = Clients.from_env(http, tuple(sources))
+        evidence = gather(result.records, clients)
+        verdicts = [judge(r, e) for r, e in zip(result.records, evidence, strict=True)]
+        wrong = [i for i, v in enumerate(verdicts) if v.verdict == "wrong-id"]
+        for i, works in search_for(result.records, wrong, clients).items():
+            suggest(result.records[i], verdicts[i], works)
+        stats, start = total(dict(http.stats)), total(before)
+    report = Report(
+        verdicts,
+        requests=stats.sent - start.sent,
+        from_cache=stats.from_cache - start.from_cache,
+        audit=audit(citations, result.records, matched_works(verdicts)) if tex_files else None,
+    )
+    if fix_output:
+        fixed, changes = fix(result.records, verdicts)
+        text = None
+        if len(inputs) == 1 and inputs[0] != "-" and result.formats[0] == "bibtex":
+            # Only the corrected entries are rewritten; the rest of the file stays byte for byte.
+            original, encoding = read_input(inputs[0])
+            replacements = {
+                (new.origin_line, new.key): write([new], "bibtex", WriteOptions()).text
+                for old, new in zip(result.records, fixed, strict=True)
+                if new is not old
+            }
+            text = splice(original, replacements)
+            if text is not None and encoding.lower() not in ("utf-8", "utf-8-sig", "ascii"):
+                text = None  # a legacy encoding: the writer below says what it does
+        if text is None:
+            text = write(
+                fixed, "bibtex", WriteOptions(blocks=result.blocks, files=result.files)
+            ).text
+        write_atomic(fix_output, text)
+        report.changes, report.fixed_file = changes, fix_output
+    return Verified(result, verdicts, report)

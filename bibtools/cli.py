@@ -34,6 +34,7 @@ COMMANDS = {
     "lint": "lint:lint",
     "merge": "merge:merge",
     "rekey": "rekey:rekey",
+    "verify": "verify:verify",
 }
 
 

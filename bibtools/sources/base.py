@@ -49,6 +49,9 @@ API_VARIABLES = {
     "arxiv": ("BIBTOOLS_ARXIV_API",),
     "github": ("BIBTOOLS_GITHUB_API", "BIBTOOLS_GITHUB_WEB"),
     "published": ("BIBTOOLS_S2_API", "BIBTOOLS_DBLP_API", "BIBTOOLS_CROSSREF_API"),
+    "crossref": ("BIBTOOLS_CROSSREF_API",),
+    "openalex": ("BIBTOOLS_OPENALEX_API",),
+    "doi.org": ("BIBTOOLS_DOI_RESOLVER",),
 }
 
 

@@ -51,6 +51,7 @@ POLITE_DELAY = 0.34
 PUBLIC_DELAY = 1.0
 EXPIRE_AFTER = 30 * 86400.0
 ROWS = 5
+BATCH = 50  # DOIs in one ``filter=doi:...`` request
 SELECT = (
     "DOI",
     "title",
@@ -67,6 +68,8 @@ SELECT = (
     "publisher",
     "score",
 )
+# What a batched lookup asks for: the search fields plus what verification reads.
+BATCH_SELECT = (*SELECT, "subtitle", "updated-by")
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -98,6 +101,12 @@ class CrossrefWork:
     issue: str = ""
     publisher: str = ""
     score: float | None = None
+    subtitle: str = ""
+    # Every year the work is dated by (print, online, issued): an online-first
+    # article is cited by either, and neither is wrong.
+    years: tuple[int, ...] = ()
+    # ``updated-by`` entries of type retraction (publisher's or Retraction Watch's).
+    retracted: bool = False
 
 
 @dataclass(slots=True)
@@ -206,6 +215,73 @@ class CrossrefClient:
             return WorkLookup("failed", message=f"{self.host}: the answer is not a work")
         return WorkLookup("found", work)
 
+    def works_batch(
+        self, dois: Iterable[str], progress: ProgressFn | None = None
+    ) -> dict[str, WorkLookup]:
+        """``filter=doi:A,doi:B,...``: one request per :data:`BATCH` DOIs; keyed by the DOIs as given.
+
+        A DOI missing from a good answer is ``not-found`` (Crossref did not
+        register it: it may still be DataCite's); a failed request fails its
+        whole batch.  A DOI that a filter cannot carry (a comma) is asked alone.
+        """
+        results: dict[str, WorkLookup] = {}
+        wanted: dict[str, str] = {}  # lower-cased -> as given
+        for doi in dois:
+            bare = doi.strip()
+            if not _DOI.match(bare):
+                results[doi] = WorkLookup("not-found", message=f"{doi!r} is not a DOI")
+            elif "," in bare:
+                results[doi] = self.work(bare)
+            else:
+                wanted.setdefault(bare.lower(), doi)
+        keys = sorted(wanted)  # the same set of DOIs is the same request (and cache key)
+        for start in range(0, len(keys), BATCH):
+            batch = keys[start : start + BATCH]
+            for lower, lookup in self._batch(batch).items():
+                results[wanted[lower]] = lookup
+            if progress:
+                progress([wanted[k] for k in batch])
+        return results
+
+    def _batch(self, batch: list[str]) -> dict[str, WorkLookup]:
+        params = {
+            "filter": ",".join(f"doi:{d}" for d in batch),
+            "rows": len(batch),
+            "select": ",".join(BATCH_SELECT),
+        }
+        try:
+            reply = self.http.get(f"{self.api_url}/works", params=params, headers=self._headers())
+        except OfflineMiss:
+            return {d: WorkLookup("offline", message="not in the cache (offline)") for d in batch}
+        except HttpError as exc:
+            return {d: WorkLookup("failed", message=str(exc)) for d in batch}
+        message = _message(reply.content) if reply.ok else None
+        items = message.get("items") if isinstance(message, dict) else None
+        if not isinstance(items, list):
+            if reply.ok:
+                self.http.evict(reply)
+            why = f"HTTP {reply.status}" if not reply.ok else "the answer is not a work list"
+            return {d: WorkLookup("failed", message=f"{self.host}: {why}") for d in batch}
+        found: dict[str, CrossrefWork] = {}
+        bare: set[str] = set()  # registered, but no title to read
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            work = parse_work(item)
+            if work is not None:
+                found.setdefault(work.doi.lower(), work)
+            elif isinstance(item.get("DOI"), str):
+                bare.add(item["DOI"].strip().lower())
+        out: dict[str, WorkLookup] = {}
+        for d in batch:
+            if d in found:
+                out[d] = WorkLookup("found", found[d])
+            elif d in bare:
+                out[d] = WorkLookup("failed", message=f"Crossref has {d} without a title")
+            else:
+                out[d] = WorkLookup("not-found", message=f"Crossref does not know {d}")
+        return out
+
     # -- by citation text --------------------------------------------------
 
     def search(
@@ -247,7 +323,9 @@ class CrossrefClient:
 
 
 def parse_work(item: Mapping[str, Any]) -> CrossrefWork | None:
-    doi = _str(item.get("DOI"))
+    # Not through _str: SICI DOIs hold "<...>", which is no tag ("16:4<385::AID-SIM380>3.0.CO;2-3").
+    raw_doi = item.get("DOI")
+    doi = " ".join(raw_doi.split()) if isinstance(raw_doi, str) else ""
     titles = _strings(item.get("title"))
     if not doi or not titles:
         return None
@@ -257,6 +335,20 @@ def parse_work(item: Mapping[str, Any]) -> CrossrefWork | None:
         if date:
             break
     score = item.get("score")
+    years = tuple(
+        dict.fromkeys(
+            d[0]
+            for d in (
+                _date_parts(item.get(n))
+                for n in ("published-print", "published-online", "issued", "published")
+            )
+            if d
+        )
+    )
+    retracted = any(
+        isinstance(u, dict) and str(u.get("type", "")).lower() == "retraction"
+        for u in _list(item.get("updated-by"))
+    )
     return CrossrefWork(
         doi=doi,
         type=_str(item.get("type")),
@@ -272,6 +364,9 @@ def parse_work(item: Mapping[str, Any]) -> CrossrefWork | None:
         score=float(score)
         if isinstance(score, int | float) and not isinstance(score, bool)
         else None,
+        subtitle=next(iter(_strings(item.get("subtitle"))), ""),
+        years=years,
+        retracted=retracted,
     )
 
 

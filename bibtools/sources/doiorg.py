@@ -7,7 +7,10 @@ answer a CSL-JSON item.  One request (plus its redirect) per DOI; no batch
 endpoint exists.  Observed answers (``tests/fixtures/doi``):
 
 * 404 with an HTML page titled "Error: DOI Not Found" for a DOI nobody
-  registered: the DOI does not exist;
+  registered: the DOI does not exist.  doi.org is the one authority that can
+  say so (Crossref alone cannot: a DataCite DOI is a 404 there), and only its
+  own 404 counts: an agency's 404 after the redirect (registered, no
+  metadata) is a failure, not proof of absence;
 * Crossref's item is its REST work with CSL names (``title`` a string,
   ``container-title``, ``issued``...) plus Crossref's own members
   (``reference``, ``link``, ``subtitle`` as a list...), which a CSL reader
@@ -16,7 +19,8 @@ endpoint exists.  Observed answers (``tests/fixtures/doi``):
   ``article``.
 
 ``BIBTOOLS_DOI_RESOLVER`` (default ``https://doi.org``) names the resolver.
-Paced 0.2 s on doi.org (none on loopback), retries on 429/5xx, 30-day cache.
+Paced 0.2 s on doi.org (none on loopback), retries on 429/5xx, 30-day cache
+(doi.org's "not found" included, so a second run asks nothing).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -65,7 +70,18 @@ class DoiOrgClient:
         ).rstrip("/")
         self.host = host_of(self.resolver)
         self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+        http.set_policy(
+            self.host,
+            replace(
+                policy(self.delay, timeout, retries, expire_after), cache_statuses=(200, 404, 410)
+            ),
+        )
+
+    @classmethod
+    def from_env(
+        cls, http: HttpClient, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> DoiOrgClient:
+        return cls(http, env=env, **kwargs)
 
     def __repr__(self) -> str:
         return f"DoiOrgClient({self.resolver!r})"
@@ -82,6 +98,7 @@ class DoiOrgClient:
         return results
 
     def lookup_one(self, doi: str) -> Lookup[dict[str, Any]]:
+        """The CSL-JSON item for ``doi``; ``not-found`` only when doi.org says it does not exist."""
         doi = doi.strip()
         if not DOI_SHAPE.match(doi):
             return Lookup("not-found", message=f"{doi!r} is not a DOI")
@@ -93,6 +110,8 @@ class DoiOrgClient:
         except HttpError as exc:
             return Lookup("failed", message=str(exc))
         if reply.status in (404, 410):
+            if host_of(reply.url) not in ("", self.host):
+                return Lookup("failed", message=f"{host_of(reply.url)}: HTTP {reply.status}")
             return Lookup(
                 "not-found", message=f"{self.host}: {reply.status} {_page_title(reply.text)}"
             )
