@@ -46,7 +46,7 @@ from ..ids import ARXIV_ID, ArxivId, canonical_arxiv, parse_arxiv
 from ..model import PartialDate
 from ..text.markup import from_latex, to_plain
 from ..text.matching import normalize_title, title_distance
-from .base import Status, as_int, base_url, one_line
+from .base import Lookup, as_int, base_url, one_line
 
 DEFAULT_API = "https://export.arxiv.org/api/query"
 DEFAULT_DELAY = 3.0
@@ -323,19 +323,24 @@ def matches_runs(entry: ArxivEntry, runs: Sequence[Sequence[str]]) -> bool:
 # The client
 
 
-@dataclass(slots=True)
-class IdLookup:
-    status: Status
-    entry: ArxivEntry | None = None
-    message: str = ""
+class IdLookup(Lookup[ArxivEntry]):
+    """A paper by arXiv id: ``value`` (also ``entry``)."""
+
+    __slots__ = ()
+
+    @property
+    def entry(self) -> ArxivEntry | None:
+        return self.value
 
 
-@dataclass(slots=True)
-class TitleLookup:
-    status: Status
-    # Entries whose title contains the searched phrase(s); the caller decides which, if any, is ours.
-    candidates: list[ArxivEntry] = field(default_factory=list)
-    message: str = ""
+class TitleLookup(Lookup[list[ArxivEntry]]):
+    """Entries whose title contains the searched phrase(s); the caller decides which, if any, is ours."""
+
+    __slots__ = ()
+
+    @property
+    def candidates(self) -> list[ArxivEntry]:
+        return self.value or []
 
 
 ProgressFn = Callable[[Sequence[str]], None]  # called with the lookup keys just resolved

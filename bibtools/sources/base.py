@@ -8,14 +8,15 @@ another source's module.
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from ..diagnostics import UsageError
-from ..http import HostPolicy
+from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
 
 Status = Literal["found", "not-found", "failed", "offline"]
 STATUSES: tuple[Status, ...] = ("found", "not-found", "failed", "offline")
@@ -153,3 +154,83 @@ class Lookup(Generic[T]):
     status: Status
     value: T | None = None
     message: str = ""
+
+
+def polite_headers(user_agent: str, contact: str | None) -> dict[str, str]:
+    """JSON, and the contact address in the User-Agent (Crossref's and OpenAlex's polite pools)."""
+    headers = {"Accept": "application/json"}
+    if contact:
+        mailto = f"mailto:{contact}"
+        agent = (
+            f"{user_agent[:-1]}; {mailto})"
+            if user_agent.endswith(")")
+            else f"{user_agent} ({mailto})"
+        )
+        headers["User-Agent"] = agent
+    return headers
+
+
+class SourceClient:
+    """What every web API client does the same way: its base URL (an argument,
+    else the environment variable :attr:`ENV`, else :attr:`DEFAULT_API`), its
+    pacing (never faster than :attr:`DEFAULT_DELAY` on :attr:`PUBLIC_HOST`), its
+    retry and cache policy on the shared :class:`~bibtools.http.HttpClient`,
+    and one mapping of transport failures to :class:`Lookup` statuses.
+    """
+
+    name = ""
+    ENV = ""
+    DEFAULT_API = ""
+    PUBLIC_HOST = ""
+    DEFAULT_DELAY = 1.0
+    EXPIRE_AFTER = 30 * 86400.0
+    # Answers kept in the cache besides 200 (an API's stable "does not exist").
+    CACHE_STATUSES: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        api_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        delay: float | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 4,
+        expire_after: float | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.http = http
+        self.api_url = (api_url or base_url(env, self.ENV, self.DEFAULT_API)).rstrip("/")
+        self.host = host_of(self.api_url)
+        self.delay = pacing(self.host, self.PUBLIC_HOST, self.default_delay(), delay)
+        expire = self.EXPIRE_AFTER if expire_after is None else expire_after
+        host_policy = policy(self.delay, timeout, retries, expire)
+        if self.CACHE_STATUSES:
+            host_policy = replace(host_policy, cache_statuses=(200, *self.CACHE_STATUSES))
+        http.set_policy(self.host, host_policy)
+
+    @classmethod
+    def from_env(cls, http: HttpClient, env: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+        """The client for the API ``env`` (default: os.environ) names."""
+        return cls(http, env=env, **kwargs)
+
+    def default_delay(self) -> float:
+        return self.DEFAULT_DELAY
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.api_url!r})"
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply | Lookup[Any]:
+        """The reply, or the :class:`Lookup` that says why there is none (offline, failed)."""
+        try:
+            return self.http.get(url, params=params, headers=headers)
+        except OfflineMiss:
+            return Lookup("offline", message="not in the cache (offline)")
+        except HttpError as exc:
+            return Lookup("failed", message=str(exc))

@@ -37,13 +37,13 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from ..diagnostics import UsageError
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from .base import Status, base_url, pacing, policy
+from ..http import HttpClient, HttpError, OfflineMiss
+from .base import Lookup, SourceClient, polite_headers
 
 DEFAULT_API = "https://api.crossref.org"
 PUBLIC_HOST = "api.crossref.org"
@@ -109,47 +109,48 @@ class CrossrefWork:
     retracted: bool = False
 
 
-@dataclass(slots=True)
-class WorkLookup:
-    status: Status
-    work: CrossrefWork | None = None
-    message: str = ""
+class WorkLookup(Lookup[CrossrefWork]):
+    """A work by DOI: ``value`` (also ``work``)."""
+
+    __slots__ = ()
+
+    @property
+    def work(self) -> CrossrefWork | None:
+        return self.value
 
 
-@dataclass(slots=True)
-class WorkSearch:
-    status: Status
-    works: list[CrossrefWork] = field(default_factory=list)
-    message: str = ""
+class WorkSearch(Lookup[list[CrossrefWork]]):
+    """A bibliographic search: the works found, best first (``value``, also ``works``)."""
+
+    __slots__ = ()
+
+    @property
+    def works(self) -> list[CrossrefWork]:
+        return self.value or []
 
 
-class CrossrefClient:
+class CrossrefClient(SourceClient):
     """Lookups and searches through the shared HTTP layer (see the module docstring)."""
 
     name = "crossref"
+    ENV = "BIBTOOLS_CROSSREF_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = PUBLIC_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
     def __init__(
-        self,
-        http: HttpClient,
-        *,
-        api_url: str = DEFAULT_API,
-        contact: str | None = None,
-        delay: float | None = None,
-        rows: int = ROWS,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
+        self, http: HttpClient, *, contact: str | None = None, rows: int = ROWS, **kwargs: Any
     ) -> None:
         if not 1 <= rows <= 1000:
             raise ValueError("rows must be 1..1000")
-        self.http = http
-        self.api_url = api_url.rstrip("/")
         self._contact = contact or None
         self.rows = rows
-        self.host = host_of(self.api_url)
-        default = POLITE_DELAY if self._contact else PUBLIC_DELAY
-        self.delay = pacing(self.host, PUBLIC_HOST, default, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+        super().__init__(http, **kwargs)
+
+    def default_delay(self) -> float:
+        # The polite pool (a contact address) may be asked three times as often.
+        return POLITE_DELAY if self._contact else PUBLIC_DELAY
 
     @classmethod
     def from_env(
@@ -157,11 +158,10 @@ class CrossrefClient:
     ) -> CrossrefClient:
         """``BIBTOOLS_CROSSREF_API`` and ``BIBTOOLS_CONTACT_EMAIL`` from ``env`` (default: os.environ)."""
         env = os.environ if env is None else env
-        api = base_url(env, "BIBTOOLS_CROSSREF_API", DEFAULT_API)
         contact = (env.get("BIBTOOLS_CONTACT_EMAIL") or "").strip() or None
         if contact and not _EMAIL.match(contact):
             raise UsageError("BIBTOOLS_CONTACT_EMAIL must be an email address")
-        return cls(http, api_url=api, contact=contact, **kwargs)
+        return cls(http, env=env, contact=contact, **kwargs)
 
     def __repr__(self) -> str:
         pool = "polite" if self._contact else "public"
@@ -172,13 +172,7 @@ class CrossrefClient:
         return self._contact is not None
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._contact:
-            agent = self.http.user_agent
-            contact = f"mailto:{self._contact}"
-            agent = f"{agent[:-1]}; {contact})" if agent.endswith(")") else f"{agent} ({contact})"
-            headers["User-Agent"] = agent
-        return headers
+        return polite_headers(self.http.user_agent, self._contact)
 
     # -- by DOI --------------------------------------------------------------
 

@@ -32,13 +32,13 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from .base import Status, as_int, base_url, pacing, policy
+from .base import Lookup, as_int, base_url, pacing, policy
 
 DEFAULT_API = "https://dblp.org"
 PUBLIC_HOST = "dblp.org"
@@ -87,18 +87,24 @@ class DblpHit:
 
 
 @dataclass(slots=True)
-class DblpSearch:
-    status: Status
-    hits: list[DblpHit] = field(default_factory=list)
+class DblpSearch(Lookup[list[DblpHit]]):
+    """A title search: the hits (``value``, also ``hits``) and how many DBLP has in all."""
+
     total: int = 0
-    message: str = ""
+
+    @property
+    def hits(self) -> list[DblpHit]:
+        return self.value or []
 
 
-@dataclass(slots=True)
-class DblpRecord:
-    status: Status
-    hit: DblpHit | None = None
-    message: str = ""
+class DblpRecord(Lookup[DblpHit]):
+    """A record by DBLP key: ``value`` (also ``hit``)."""
+
+    __slots__ = ()
+
+    @property
+    def hit(self) -> DblpHit | None:
+        return self.value
 
 
 class DblpClient:
@@ -167,7 +173,7 @@ class DblpClient:
         hits, total = parsed
         if not hits:
             return DblpSearch("not-found", total=total, message="DBLP has no such title")
-        return DblpSearch("found", hits, total)
+        return DblpSearch("found", hits, total=total)
 
     # -- records by key ----------------------------------------------------
 

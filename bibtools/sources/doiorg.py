@@ -25,16 +25,14 @@ Paced 0.2 s on doi.org (none on loopback), retries on 429/5xx, 30-day cache
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from ..http import HttpClient, HttpError, OfflineMiss, host_of
 from ..ids import DOI_SHAPE
-from .base import Lookup, base_url, json_or_none, one_line, pacing, policy
+from .base import Lookup, SourceClient, json_or_none, one_line
 
 DEFAULT_RESOLVER = "https://doi.org"
 PUBLIC_HOST = "doi.org"
@@ -47,44 +45,21 @@ _TITLE = re.compile(r"<title>([^<]{1,200})</title>", re.I)
 ProgressFn = Callable[[Sequence[str]], None]
 
 
-class DoiOrgClient:
+class DoiOrgClient(SourceClient):
     """CSL-JSON for DOIs through the shared HTTP layer (see the module docstring)."""
 
     name = "doi.org"
+    ENV = "BIBTOOLS_DOI_RESOLVER"
+    DEFAULT_API = DEFAULT_RESOLVER
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DEFAULT_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
+    # doi.org's "DOI Not Found" is an answer too: kept, so a second run asks nothing.
+    CACHE_STATUSES = (404, 410)
 
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        env: Mapping[str, str] | None = None,
-        resolver: str | None = None,
-        delay: float | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
-        env = os.environ if env is None else env
-        self.http = http
-        self.resolver = (
-            resolver or base_url(env, "BIBTOOLS_DOI_RESOLVER", DEFAULT_RESOLVER)
-        ).rstrip("/")
-        self.host = host_of(self.resolver)
-        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(
-            self.host,
-            replace(
-                policy(self.delay, timeout, retries, expire_after), cache_statuses=(200, 404, 410)
-            ),
-        )
-
-    @classmethod
-    def from_env(
-        cls, http: HttpClient, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> DoiOrgClient:
-        return cls(http, env=env, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"DoiOrgClient({self.resolver!r})"
+    def __init__(self, http: HttpClient, *, resolver: str | None = None, **kwargs: Any) -> None:
+        super().__init__(http, api_url=resolver, **kwargs)
+        self.resolver = self.api_url
 
     def lookup(
         self, dois: Iterable[str], progress: ProgressFn | None = None

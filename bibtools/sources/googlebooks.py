@@ -16,15 +16,14 @@ googleapis.com without a key, none on loopback; 30-day cache.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
 from ..text.names import parse_plain_name
-from .base import Lookup, as_int, base_url, json_or_none, one_line, pacing, policy
+from .base import Lookup, SourceClient, as_int, json_or_none, one_line
 
 DEFAULT_API = "https://www.googleapis.com"
 PUBLIC_HOST = "googleapis.com"
@@ -32,28 +31,13 @@ DEFAULT_DELAY = 1.0
 EXPIRE_AFTER = 30 * 86400.0
 
 
-class GoogleBooksClient:
+class GoogleBooksClient(SourceClient):
     name = "googlebooks"
-
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        env: Mapping[str, str] | None = None,
-        api_url: str | None = None,
-        delay: float | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
-        env = os.environ if env is None else env
-        self.http = http
-        self.api_url = (api_url or base_url(env, "BIBTOOLS_GOOGLEBOOKS_API", DEFAULT_API)).rstrip(
-            "/"
-        )
-        self.host = host_of(self.api_url)
-        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+    ENV = "BIBTOOLS_GOOGLEBOOKS_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DEFAULT_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
     def lookup(self, isbns: Iterable[str]) -> dict[str, Lookup[dict[str, Any]]]:
         """A CSL-JSON item per ISBN (digits, as given), one request each."""

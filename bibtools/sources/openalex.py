@@ -27,8 +27,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from .base import Lookup, as_int, base_url, json_or_none, one_line, pacing, policy
+from ..http import HttpClient, HttpError, OfflineMiss
+from .base import (
+    Lookup,
+    SourceClient,
+    as_int,
+    json_or_none,
+    one_line,
+    polite_headers,
+)
 
 DEFAULT_API = "https://api.openalex.org"
 PUBLIC_HOST = "api.openalex.org"
@@ -67,26 +74,17 @@ class OpenAlexWork:
     is_retracted: bool = False
 
 
-class OpenAlexClient:
+class OpenAlexClient(SourceClient):
     name = "openalex"
+    ENV = "BIBTOOLS_OPENALEX_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        api_url: str = DEFAULT_API,
-        contact: str | None = None,
-        delay: float | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
-        self.http = http
-        self.api_url = api_url.rstrip("/")
+    def __init__(self, http: HttpClient, *, contact: str | None = None, **kwargs: Any) -> None:
+        super().__init__(http, **kwargs)
         self._contact = contact or None
-        self.host = host_of(self.api_url)
-        self.delay = pacing(self.host, PUBLIC_HOST, DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
 
     @classmethod
     def from_env(
@@ -94,21 +92,11 @@ class OpenAlexClient:
     ) -> OpenAlexClient:
         """``BIBTOOLS_OPENALEX_API`` and ``BIBTOOLS_CONTACT_EMAIL`` from ``env`` (default: os.environ)."""
         env = os.environ if env is None else env
-        api = base_url(env, "BIBTOOLS_OPENALEX_API", DEFAULT_API)
         contact = (env.get("BIBTOOLS_CONTACT_EMAIL") or "").strip() or None
-        return cls(http, api_url=api, contact=contact, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"OpenAlexClient({self.api_url!r})"
+        return cls(http, env=env, contact=contact, **kwargs)
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._contact:
-            agent = self.http.user_agent
-            contact = f"mailto:{self._contact}"
-            agent = f"{agent[:-1]}; {contact})" if agent.endswith(")") else f"{agent} ({contact})"
-            headers["User-Agent"] = agent
-        return headers
+        return polite_headers(self.http.user_agent, self._contact)
 
     def _list(self, params: dict[str, Any]) -> Lookup[list[OpenAlexWork]]:
         try:

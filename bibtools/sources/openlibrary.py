@@ -17,14 +17,13 @@ documented limit for unidentified clients), none on loopback; 30-day cache.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
 from ..text.names import parse_plain_name
-from .base import Lookup, base_url, json_or_none, one_line, pacing, policy
+from .base import Lookup, SourceClient, json_or_none, one_line
 
 DEFAULT_API = "https://openlibrary.org"
 PUBLIC_HOST = "openlibrary.org"
@@ -33,28 +32,13 @@ EXPIRE_AFTER = 30 * 86400.0
 BATCH = 50
 
 
-class OpenLibraryClient:
+class OpenLibraryClient(SourceClient):
     name = "openlibrary"
-
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        env: Mapping[str, str] | None = None,
-        api_url: str | None = None,
-        delay: float | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
-        env = os.environ if env is None else env
-        self.http = http
-        self.api_url = (api_url or base_url(env, "BIBTOOLS_OPENLIBRARY_API", DEFAULT_API)).rstrip(
-            "/"
-        )
-        self.host = host_of(self.api_url)
-        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+    ENV = "BIBTOOLS_OPENLIBRARY_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DEFAULT_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
     def lookup(self, isbns: Iterable[str]) -> dict[str, Lookup[dict[str, Any]]]:
         """A CSL-JSON item per ISBN (as given: digits only, ISBN-13 preferred), ``BATCH`` to a request."""

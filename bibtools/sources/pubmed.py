@@ -22,15 +22,14 @@ key), none on loopback; 30-day cache.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_month
-from .base import Lookup, base_url, one_line, pacing, policy
+from .base import Lookup, SourceClient, one_line
 
 DEFAULT_API = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 PUBLIC_HOST = "ncbi.nlm.nih.gov"
@@ -40,26 +39,13 @@ BATCH = 200
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
-class PubMedClient:
+class PubMedClient(SourceClient):
     name = "pubmed"
-
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        env: Mapping[str, str] | None = None,
-        api_url: str | None = None,
-        delay: float | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
-        env = os.environ if env is None else env
-        self.http = http
-        self.api_url = (api_url or base_url(env, "BIBTOOLS_PUBMED_API", DEFAULT_API)).rstrip("/")
-        self.host = host_of(self.api_url)
-        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+    ENV = "BIBTOOLS_PUBMED_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DEFAULT_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
     def lookup(self, pmids: Iterable[str]) -> dict[str, Lookup[dict[str, Any]]]:
         """A CSL-JSON item per PMID (digits), ``BATCH`` PMIDs to a request."""

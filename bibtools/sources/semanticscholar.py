@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..http import HttpClient, HttpError, OfflineMiss, Reply, host_of
-from .base import Status, as_int, base_url, one_line, pacing, policy
+from .base import Lookup, as_int, base_url, one_line, pacing, policy
 from .base import json_or_none as _json
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
@@ -98,11 +98,14 @@ class S2Paper:
         return self.external_ids.get("DBLP", "")
 
 
-@dataclass(slots=True)
-class S2Lookup:
-    status: Status
-    paper: S2Paper | None = None
-    message: str = ""
+class S2Lookup(Lookup[S2Paper]):
+    """A paper by id: ``value`` (also ``paper``)."""
+
+    __slots__ = ()
+
+    @property
+    def paper(self) -> S2Paper | None:
+        return self.value
 
 
 class SemanticScholarClient:
