@@ -81,6 +81,7 @@ def mutated(draw):
 @settings(
     max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
+@pytest.mark.slow
 @given(mutated())
 def test_mutated_inputs_keep_the_accounting(case):
     fmt, text = case

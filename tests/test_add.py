@@ -339,6 +339,7 @@ def test_append_keeps_line_endings_and_encoding() -> None:
     assert append_to(latin, "latin-1", entry).startswith(latin)
 
 
+@pytest.mark.slow
 def test_new_entries_compile_under_bibtex_plain_without_warnings(
     sch: Scholarly, http: HttpClient, tmp_path: Path
 ) -> None:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "bibtools"
 DOC = ROOT / "docs" / "architecture.md"
@@ -78,6 +80,7 @@ def test_every_module_is_in_the_document() -> None:
     assert not stale, f"docs/architecture.md lists modules that do not exist: {stale}"
 
 
+@pytest.mark.slow
 def test_imports_go_down_the_layers_only() -> None:
     """A module imports only from its own layer's package or lower layers."""
     table = layers()
@@ -96,6 +99,7 @@ def test_imports_go_down_the_layers_only() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_no_import_cycle() -> None:
     known = modules()
     edges = {
@@ -127,6 +131,7 @@ def test_no_import_cycle() -> None:
     assert not cycles, cycles
 
 
+@pytest.mark.slow
 def test_no_module_imports_private_names_of_another() -> None:
     known = modules()
     private = [

@@ -80,6 +80,7 @@ def test_scaling_gives_unique_keys_title_suffixes_and_shifted_years(bench, corpu
     assert years > 30
 
 
+@pytest.mark.slow
 def test_suite_builds_its_inputs_and_runs_a_task(bench, corpus, tmp_path):
     work = tmp_path / "work"
     results = tmp_path / "RESULTS.md"

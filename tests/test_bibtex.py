@@ -56,6 +56,7 @@ def test_every_real_file_reads_and_rewrites_to_a_fixpoint(path):
     assert write(again.records) == out
 
 
+@pytest.mark.slow
 def test_written_bibtex_parses_in_pybtex_and_bibtexparser():
     records, blocks = [], []
     for path in BIB_FILES:
@@ -405,6 +406,7 @@ CARRIED = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.sampled_from(["bibtex", "biblatex"]), st.booleans())
 def test_record_to_bibtex_to_record_keeps_every_field(rec, dialect, ascii_only):

@@ -236,12 +236,14 @@ def bibtex_text(draw) -> str:
     return text
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(bibtex_text())
 def test_generated_bibtex_splits_as_bibtexparser_does(text):
     assert_same(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=100)
 @given(st.lists(entry(), min_size=1, max_size=4).map("\n".join))
 def test_well_formed_entries_split_as_bibtexparser_does(text):

@@ -120,6 +120,7 @@ def visible_ids(pg: Any) -> list[str]:
     return pg.eval_on_selector_all(".csl-entry", "els => els.filter(e => !e.hidden).map(e => e.id)")
 
 
+@pytest.mark.slow
 def test_page_loads_without_errors_and_shows_everything(page: tuple[Any, list[str], Any]) -> None:
     pg, errors, result = page
     assert errors == []
@@ -150,6 +151,7 @@ def test_search_box_filters_entries(page: tuple[Any, list[str], Any]) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_year_type_and_code_filters(page: tuple[Any, list[str], Any]) -> None:
     pg, errors, result = page
     pg.select_option("#bt-year", "2021")
@@ -197,6 +199,7 @@ def test_every_link_has_the_right_href(page: tuple[Any, list[str], Any]) -> None
     assert "<script>alert(1)</script>" in pg.inner_text("#roe2021")
 
 
+@pytest.mark.slow
 def test_readable_on_a_phone(browser: Any, built: tuple[Path, Any]) -> None:
     path, _ = built
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)

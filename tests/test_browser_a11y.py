@@ -63,6 +63,7 @@ def open_page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
+@pytest.mark.slow
 def test_finds_missing_alt_text_and_low_contrast(open_page: Any) -> None:
     found = serious_violations(open_page("bad.html"))
     by_id = {v["id"]: v for v in found}
@@ -73,6 +74,7 @@ def test_finds_missing_alt_text_and_low_contrast(open_page: Any) -> None:
     assert by_id["color-contrast"]["targets"] == ["#venue"]
 
 
+@pytest.mark.slow
 def test_clean_page_has_no_serious_violation(open_page: Any) -> None:
     page = open_page("good.html")
     assert serious_violations(page) == []
@@ -80,6 +82,7 @@ def test_clean_page_has_no_serious_violation(open_page: Any) -> None:
     assert serious_violations(page, tags=WCAG_AA) == []
 
 
+@pytest.mark.slow
 def test_rules_can_be_narrowed_to_a_part_of_the_page(open_page: Any) -> None:
     page = open_page("bad.html")
     assert [v["id"] for v in serious_violations(page, context="#venue")] == ["color-contrast"]

@@ -129,6 +129,7 @@ def count_text(pg: Any) -> str:
     return pg.inner_text("#bt-status")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 390])
 def test_screenshots_without_overflow(
@@ -162,6 +163,7 @@ def test_screenshots_without_overflow(
         context.close()
 
 
+@pytest.mark.slow
 def test_every_paper_shows_authors_venue_and_links(
     page: tuple[Any, list[str]], built: tuple[Path, Any, dict[str, str]]
 ) -> None:
@@ -187,6 +189,7 @@ def test_every_paper_shows_authors_venue_and_links(
     assert errors == []
 
 
+@pytest.mark.slow
 def test_search_box_and_each_filter_change_the_shown_count(
     page: tuple[Any, list[str]], built: tuple[Path, Any, dict[str, str]]
 ) -> None:
@@ -227,6 +230,7 @@ def test_search_box_and_each_filter_change_the_shown_count(
     assert errors == []
 
 
+@pytest.mark.slow
 def test_copy_button_puts_the_entry_on_the_clipboard(
     browser: Any, built: tuple[Path, Any, dict[str, str]]
 ) -> None:
@@ -296,6 +300,7 @@ def test_filters_work_from_the_keyboard_alone(
     assert errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_serious_violation(
     browser: Any, built: tuple[Path, Any, dict[str, str]], scheme: str

@@ -253,6 +253,7 @@ def _items(bbl_text: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in found}
 
 
+@pytest.mark.slow
 @needs_bibtex
 def test_string_functions_agree_with_bibtex_on_generated_names_and_titles(tmp_path: Path) -> None:
     probe = tmp_path / "probe.bst"
@@ -512,6 +513,7 @@ def _texts(bbl_text: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 @needs_bibtex
 @pytest.mark.parametrize("name", STYLES)
 def test_bibtools_prints_what_bibtex_prints(name: str) -> None:

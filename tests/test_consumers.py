@@ -283,6 +283,7 @@ def test_harness_sees_a_lost_word_and_a_new_warning(tmp_path: Path) -> None:
         assert worse.warns_more and worse.new_warnings > worse.orig_warnings
 
 
+@pytest.mark.slow
 def test_citeproc_render_entry_for_entry() -> None:
     """APA lists no personal communication (citeproc-js says it has no rendered
     form) and prints nothing of a legal case without fields (it says nothing):

@@ -1054,6 +1054,7 @@ def normalised(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(csl_item(), min_size=1, max_size=3))
 def test_property_csl_to_record_to_csl_keeps_every_field(items: list[dict[str, Any]]):
@@ -1258,6 +1259,7 @@ def model_record(draw: st.DrawFn, loose: bool = False) -> Record:
 @example(
     Record(key="k", publisher="P", url="u", extra={"howpublished": "W"}, extra_format="bibtex")
 )
+@pytest.mark.slow
 def test_property_record_to_csl_to_record_is_identity(rec: Record):
     text = write([rec])
     assert_valid(text)
@@ -1266,6 +1268,7 @@ def test_property_record_to_csl_to_record_is_identity(rec: Record):
     assert result.records == [rec]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(model_record(loose=True), max_size=3))
 def test_property_write_read_write_is_byte_stable(records: list[Record]):
@@ -1306,6 +1309,7 @@ json_text = st.recursive(
     | json_text.map(lambda t: t[: len(t) // 2])
     | st.lists(json_text).map(lambda ts: "[" + ",".join(ts) + "]")
 )
+@pytest.mark.slow
 @example('[{"id": "a", "type": "book", "issued": {"date-parts": [[1e999]]}}]')
 @example('[{"id": "a", "type": "book", "author": [{"family": {"x": 1}}]}]')
 def test_property_read_never_raises_and_what_it_reads_writes_valid_csl(text_in: str):

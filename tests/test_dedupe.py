@@ -515,6 +515,7 @@ def _content(records: list[Record]) -> list[str]:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(corpora())
 def test_no_record_is_ever_lost(corpus):
@@ -528,6 +529,7 @@ def test_no_record_is_ever_lost(corpus):
         assert len(group.members) >= 2 and group.record in result.records
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(corpora())
 def test_no_false_merge_and_every_paper_in_one_record(corpus):
@@ -540,6 +542,7 @@ def test_no_false_merge_and_every_paper_in_one_record(corpus):
     assert len(result.records) == len(set(truth))
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(corpora())
 def test_merging_is_idempotent(corpus):
@@ -551,6 +554,7 @@ def test_merging_is_idempotent(corpus):
     assert twice.key_map == {}
 
 
+@pytest.mark.slow
 @settings(max_examples=100)
 @given(corpora(), st.randoms(use_true_random=False))
 def test_merging_is_order_independent_up_to_keys(corpus, random):

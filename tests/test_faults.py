@@ -381,6 +381,7 @@ def bound(retries: int) -> float:
         ("stall", stall, "no answer within the read timeout"),
     ],
 )
+@pytest.mark.slow
 def test_arxiv_faults_end_with_the_records_and_one_line_per_record(
     name: str, fault: Handler, problem: str, clock: FakeClock
 ) -> None:
@@ -410,6 +411,7 @@ def test_connection_refused(clock: FakeClock) -> None:
     [reset_mid_body, short_body, refuse_after_accept, drip],
     ids=["reset", "short body", "closed", "slow-loris"],
 )
+@pytest.mark.slow
 def test_one_fault_then_a_good_answer_is_retried_and_enriched(
     fault: Handler, arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
@@ -429,6 +431,7 @@ def test_wrong_content_type_is_not_a_reason_to_refuse_a_feed(
     assert_records_and_one_line_messages(result, failed=False)
 
 
+@pytest.mark.slow
 def test_a_10_mb_feed_is_read(clock: FakeClock) -> None:
     big = [replace(PAPERS[0], abstract="Markov bases. " * 750_000), PAPERS[1]]
     with FakeArxiv(big) as fake:

@@ -176,6 +176,7 @@ def test_5xx_are_retried_and_never_missing(web: FakeWeb, clock: FakeClock) -> No
     assert probe(http, web.route("/ok"), FAST).status is S.LIVE
 
 
+@pytest.mark.slow
 def test_a_slow_page_is_unreachable_not_missing(web: FakeWeb, clock: FakeClock) -> None:
     url = web.route("/slow", slow=10.0)
     result = probe(http_client(clock), url, FAST)
@@ -359,6 +360,7 @@ def world(clock: FakeClock) -> Iterator[tuple[FakeGitHub, FakeWeb]]:
         yield gh, web
 
 
+@pytest.mark.slow
 def test_every_status_is_right_on_more_than_80_links(
     world: tuple[FakeGitHub, FakeWeb], clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -407,6 +409,7 @@ def test_every_status_is_right_on_more_than_80_links(
     assert exit_status(report) == 1
 
 
+@pytest.mark.slow
 def test_without_a_token_80_repositories_cost_at_most_60_requests_and_a_second_run_none(
     clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -482,6 +482,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_inputs(name):
     text = HOSTILE[name]
@@ -557,6 +558,7 @@ def test_fix_output_passes_its_own_lint_on_every_bibtex_fixture(path):
     assert [r.key for r in after.records] == [r.key for r in before.records]
 
 
+@pytest.mark.slow
 def test_lint_runs_on_every_shared_fixture():
     linted = refused = 0
     by_code: dict[str, int] = {}

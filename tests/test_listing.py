@@ -258,6 +258,7 @@ def _glue_split_reference(word: str) -> int | None:
     return None
 
 
+@pytest.mark.slow
 @settings(max_examples=3000)
 @given(st.text(alphabet="AaBbÉéǅ-'\u2019._1 ", max_size=16))
 def test_glue_split_finds_the_same_split_as_testing_every_tail(word: str) -> None:
@@ -322,6 +323,7 @@ def test_reading_a_long_title_line_is_linear_work(shape: str) -> None:
     assert large <= 12 * small, (small, large)  # 10x the line: about 10x the work
 
 
+@pytest.mark.slow
 def test_the_work_counter_sees_a_quadratic_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(listing, "_glue_split", _glue_split_reference)
     small = _argument_volume(_listing_with_title(LONG_TITLES["capitals"](2_000)))
@@ -329,6 +331,7 @@ def test_the_work_counter_sees_a_quadratic_reader(monkeypatch: pytest.MonkeyPatc
     assert large > 50 * small, (small, large)
 
 
+@pytest.mark.slow
 def test_many_authors_are_read_in_linear_work() -> None:
     line = "A TitleAnn Lee" + ", Bo Li" * 2_000
     small = _argument_volume(f"CLJan 3, 2024\n{line}\nx\n")

@@ -187,6 +187,7 @@ def test_group_by_type_in_a_fixed_order(recs: list) -> None:
     assert [e.key for e in result.groups[2].entries] == ["doe2024pre"]
 
 
+@pytest.mark.slow
 def test_sort_orders(recs: list) -> None:
     def keys(sort: str) -> list[str]:
         return [e.key for e in fmt(recs, output="text", sort=sort).entries]

@@ -163,6 +163,7 @@ def test_selected_papers_first_when_asked() -> None:
     assert [e.key for e in without.entries] == ["roe2024pre", "si2023vqa", "doe2019"]
 
 
+@pytest.mark.slow
 def test_footer_says_when_built_and_what_is_incomplete() -> None:
     recs = records()
     missing = incomplete(recs, [("doe2019", "arXiv: not found")])

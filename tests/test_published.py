@@ -538,6 +538,7 @@ def run(
 # Done when
 
 
+@pytest.mark.slow
 def test_corpus_every_published_version_found_no_decoy_within_the_request_bound(
     apis_for, clock: FakeClock
 ) -> None:

@@ -676,6 +676,7 @@ CARRIED = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(carried_records())
 def test_read_of_write_is_identity_on_what_ris_carries(rec: Record) -> None:
@@ -685,6 +686,7 @@ def test_read_of_write_is_identity_on_what_ris_carries(rec: Record) -> None:
     assert {f: getattr(back, f) for f in CARRIED} == {f: getattr(rec, f) for f in CARRIED}
 
 
+@pytest.mark.slow
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(carried_records(), min_size=1, max_size=3))
 def test_write_is_stable_through_a_read(records: list[Record]) -> None:
@@ -762,6 +764,7 @@ def wild_records(draw: st.DrawFn) -> Record:
     return rec
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(wild_records(), min_size=1, max_size=2))
 def test_write_is_stable_through_a_read_for_any_record(records: list[Record]) -> None:
@@ -809,6 +812,7 @@ RIS_LINE = st.one_of(
         st.lists(RIS_LINE, max_size=25).map("\r\n".join),
     )
 )
+@pytest.mark.slow
 def test_read_never_raises(text: str) -> None:
     result = read_text(text)
     errors = [d for d in result.diagnostics if d.level is Level.ERROR]

@@ -414,6 +414,7 @@ def _enrich(env: dict[str, str], *args: str | Path) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_cache(tmp_path: Path) -> None:
     inputs = [tmp_path / "a.bib", tmp_path / "b.bib"]
     inputs[0].write_text(_bib(range(TITLES_PER_INPUT)), encoding="utf-8")
@@ -493,6 +494,7 @@ def ten_mb_abstract() -> str:
     return (words * (10 * MiB // len(words) + 1))[: 10 * MiB - 3] + "end"
 
 
+@pytest.mark.slow
 def test_ten_mb_bibtex_field_survives_in_bounded_memory(ten_mb_abstract: str) -> None:
     text = _entry(abstract=ten_mb_abstract)
     result, peak = _traced_peak(read_text, text, "bibtex", source="big.bib")
@@ -550,6 +552,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_hundred_thousand_authors(tmp_path: Path) -> None:
     n = 100_000
     names = " and ".join(f"A{i} Family{i}" for i in range(n))

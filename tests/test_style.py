@@ -225,6 +225,7 @@ def test_chunks_never_split_items_that_could_be_ambiguous() -> None:
     assert sorted(where) == sorted(item["id"] for item in items)
 
 
+@pytest.mark.slow
 def test_split_rendering_equals_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
     items = json.loads((DATA / "items.bibtools.json").read_text(encoding="utf-8"))
     path = str(DATA / "styles" / "apa.csl")
@@ -354,6 +355,7 @@ def _fidelity(name: str) -> tuple[int, set[str]]:
     return agree, differ
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "floor"), [("apa", 171), ("ieee", 179)])
 def test_fidelity_to_citeproc_js(name: str, floor: int) -> None:
     """At least as many agreements as measured when the engine was chosen, and

@@ -106,6 +106,7 @@ def test_offline_with_an_empty_cache_checks_nothing_and_calls_nothing_missing(
     assert code == 0
 
 
+@pytest.mark.slow
 def test_offline_after_a_run_gives_the_same_verdicts(fakes: Scholarly, env: dict[str, str]) -> None:
     _, first, _ = run(env, str(BIB), "--format", "json")
     fakes.reset_logs()
@@ -114,6 +115,7 @@ def test_offline_after_a_run_gives_the_same_verdicts(fakes: Scholarly, env: dict
     assert verdicts(offline) == verdicts(first)
 
 
+@pytest.mark.slow
 def test_one_503_and_one_429_per_source_change_no_verdict(
     fakes: Scholarly, env: dict[str, str]
 ) -> None:
@@ -124,6 +126,7 @@ def test_one_503_and_one_429_per_source_change_no_verdict(
     assert verdicts(data) == {k: (t["verdict"], t["retracted"]) for k, t in TRUTH.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("down", ["crossref", "openalex", "doi", "datacite", "arxiv"])
 @pytest.mark.parametrize("fault", ["503", "429", "200-html", "reset"])
 def test_a_source_down_never_makes_a_genuine_reference_bad(
@@ -142,6 +145,7 @@ def test_a_source_down_never_makes_a_genuine_reference_bad(
             assert TRUTH[key]["verdict"] == verdict, key
 
 
+@pytest.mark.slow
 def test_a_slow_source_times_out_into_unchecked_not_into_a_bad_verdict(
     fakes: Scholarly, tmp_path: Path
 ) -> None:
@@ -165,6 +169,7 @@ def test_a_slow_source_times_out_into_unchecked_not_into_a_bad_verdict(
     assert got["srivastava2014dropout"] == "unchecked"  # only OpenAlex knows it
 
 
+@pytest.mark.slow
 def test_fix_writes_only_id_backed_corrections_and_leaves_other_entries_byte_identical(
     env: dict[str, str], tmp_path: Path
 ) -> None:
