@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from types import ModuleType
 
 from .diagnostics import Diagnostic, Diagnostics, InputError, Level, UsageError
 from .files import read_input, write_atomic
-from .formats import ReadOptions, ReadResult, TextBlock, WriteOptions, WriteResult
+from .formats import Reader, ReadOptions, ReadResult, TextBlock, WriteOptions, Writer, WriteResult
 from .model import Record
 from .text.keys import new_keys
 from .text.markup import from_latex
@@ -52,8 +53,13 @@ def canonical(name: str) -> str:
     return key
 
 
+@functools.cache
 def get_format(name: str) -> ModuleType:
-    return importlib.import_module(FORMATS[canonical(name)])
+    """The format module registered as ``name`` (or an alias); it is a :class:`Reader`."""
+    module = importlib.import_module(FORMATS[canonical(name)])
+    if not isinstance(module, Reader):  # a plug-in that misses part of the contract
+        raise TypeError(f"{module.__name__} is not a format reader (see bibtools.formats)")
+    return module
 
 
 def from_extension(path: str) -> str | None:
@@ -163,7 +169,7 @@ def write(
     """
     fmt = canonical(format)
     module = get_format(fmt)
-    if not hasattr(module, "write"):
+    if not isinstance(module, Writer):
         raise UsageError(f"{format} is an input format only")
 
     # A BibTeX file keeps a repeated key as it was: bibtex and biber use the

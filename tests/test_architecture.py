@@ -194,3 +194,13 @@ def test_writers_never_change_the_records_they_are_given() -> None:
     assert [r.key for r in result.records] == keys
     assert result.records == before
     assert [r.source for r in result.records] == [r.source for r in before]
+
+
+def test_every_registered_format_keeps_the_format_contract() -> None:
+    from bibtools.convert import FORMATS, get_format
+    from bibtools.formats import Reader, Writer
+
+    for name in FORMATS:
+        assert isinstance(get_format(name), Reader), name
+    writers = sorted(n for n in FORMATS if isinstance(get_format(n), Writer))
+    assert writers == ["bibtex", "csljson", "ris"]

@@ -14,7 +14,9 @@ The registry in :mod:`bibtools.convert` finds them by name.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from ..diagnostics import Diagnostics
 from ..model import Record
@@ -77,3 +79,24 @@ class ReadResult:
 class WriteResult:
     text: str = ""
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """What a format module that reads provides (the registry checks it)."""
+
+    NAME: str
+    EXTENSIONS: tuple[str, ...]
+
+    def sniff(self, text: str) -> bool: ...
+
+    def read(self, text: str, options: ReadOptions) -> ReadResult: ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """What a format module that writes provides; writing never changes ``records``."""
+
+    NAME: str
+
+    def write(self, records: Sequence[Record], options: WriteOptions) -> WriteResult: ...
