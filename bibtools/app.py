@@ -6,6 +6,10 @@ they arise); it never prints, exits or parses command-line options.  The
 command line (:mod:`bibtools.commands`) chooses what to show and the exit
 status; another program can call the same pipeline and keep the messages.
 
+The engines are imported inside the pipeline that uses them, so that a
+``convert`` loads neither the network stack, nor the style engines, nor the
+verifier (start-up time is measured in ``benchmarks/``).
+
 An error that ends a pipeline (unreadable input, no usable record, an
 output that cannot be written) is raised as a
 :class:`~bibtools.diagnostics.BibtoolsError` after what was emitted so far.

@@ -7,7 +7,12 @@ import sys
 
 import click
 
+from ..add import Clients, Outcome, Target, append_to, needs_ascii, parse_inputs, read_target
+from ..add import add as add_records
 from ..app import Network
+from ..diagnostics import UsageError
+from ..files import decode, read_bytes, write_atomic
+from ..text.markup import to_plain
 from .common import EXIT_OK, EXIT_PROBLEMS, network_options
 
 
@@ -69,9 +74,6 @@ def add(
     Exit status 1 when an id resolves to nothing or a reference matches
     nothing (named on stderr), or a lookup failed (then nothing is added).
     """
-    from ..add import Clients, Target, add, append_to, needs_ascii, parse_inputs, read_target
-    from ..diagnostics import UsageError
-    from ..files import decode, read_bytes, write_atomic
 
     items: list[tuple[str, str]] = []
     for n, arg in enumerate(ids, 1):
@@ -91,7 +93,7 @@ def add(
     with network.client() as http:
         clients = Clients(http, os.environ)
         clients.check(requests)  # a bad BIBTOOLS_*_API URL: exit 2 before any request
-        result = add(
+        result = add_records(
             requests,
             clients,
             found,
@@ -130,8 +132,6 @@ def add(
 
 
 def _describe(o: object, quiet: bool) -> list[str]:
-    from ..add import Outcome
-    from ..text.markup import to_plain
 
     assert isinstance(o, Outcome)
     where, label = o.request.where, o.label
