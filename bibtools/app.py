@@ -647,3 +647,64 @@ def verify(
         write_atomic(fix_output, text)
         report.changes, report.fixed_file = changes, fix_output
     return Verified(result, verdicts, report)
+
+
+# --------------------------------------------------------------------------
+# add
+
+
+@dataclass(slots=True)
+class Added:
+    result: Any  # bibtools.add.AddResult
+    appended: bool = False  # the entries were appended to the target file
+
+
+def add(
+    items: Sequence[tuple[str, str]],
+    network: Network,
+    *,
+    target: str | None = None,
+    dialect: str | None = None,
+    key_style: str = "auto",
+    ascii_only: bool = False,
+    dry_run: bool = False,
+    emit: Emit = _ignore,
+) -> Added:
+    """Records for ``items`` ((where, identifier or pasted reference) pairs), appended
+    to ``target`` unless ``dry_run``: its bytes stay as they were, and nothing is
+    written when a lookup failed or the file changed while the services answered."""
+    from .add import Clients, Target, append_to, needs_ascii, parse_inputs, read_target
+    from .add import add as add_records
+    from .files import decode, read_bytes
+
+    requests = parse_inputs(items)
+    if not requests:
+        raise UsageError("no identifier or reference given")
+    original, encoding, found = b"", "utf-8", Target()
+    if target and os.path.exists(target):
+        original = read_bytes(target)
+        text, encoding = decode(original, target)
+        found = read_target(text, os.path.basename(target))
+    with network.client() as http:
+        clients = Clients(http, os.environ)
+        clients.check(requests)  # a bad BIBTOOLS_*_API URL: a usage error before any request
+        result = add_records(
+            requests,
+            clients,
+            found,
+            dialect=dialect,
+            key_style=key_style,
+            ascii_only=ascii_only or needs_ascii(encoding),
+        )
+        for warning in http.warnings:
+            emit(Note(f"bibtools: warning: {warning}"))
+    added = Added(result)
+    if result.failed or dry_run or not target or not result.text:
+        return added
+    if (read_bytes(target) if os.path.exists(target) else b"") != original:
+        # Someone saved the file while we asked the services: appending to
+        # what we read would throw their change away.
+        raise UsageError(f"{target}: changed while bibtools add ran; nothing written")
+    write_atomic(target, append_to(original, encoding, result.text))
+    added.appended = True
+    return added

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from ..add import Clients, Outcome, Target, append_to, needs_ascii, parse_inputs, read_target
-from ..add import add as add_records
+from .. import app
+from ..add import Outcome
 from ..app import Network
-from ..diagnostics import UsageError
-from ..files import decode, read_bytes, write_atomic
+from ..files import decode, read_bytes
 from ..text.markup import to_plain
-from .common import EXIT_OK, EXIT_PROBLEMS, network_options
+from .common import EXIT_OK, EXIT_PROBLEMS, network_options, shower
 
 
 @click.command(name="add")
@@ -82,27 +80,17 @@ def add(
             items.extend((f"<stdin>:{i}", line) for i, line in enumerate(text.splitlines(), 1))
         else:
             items.append((f"argument {n}", arg))
-    requests = parse_inputs(items)
-    if not requests:
-        raise UsageError("no identifier or reference given")
-    original, encoding, found = b"", "utf-8", Target()
-    if target and os.path.exists(target):
-        original = read_bytes(target)
-        text, encoding = decode(original, target)
-        found = read_target(text, os.path.basename(target))
-    with network.client() as http:
-        clients = Clients(http, os.environ)
-        clients.check(requests)  # a bad BIBTOOLS_*_API URL: exit 2 before any request
-        result = add_records(
-            requests,
-            clients,
-            found,
-            dialect=dialect,
-            key_style=key_style,
-            ascii_only=ascii_only or needs_ascii(encoding),
-        )
-        for warning in http.warnings:
-            click.echo(f"bibtools: warning: {warning}", err=True)
+    done = app.add(
+        items,
+        network,
+        target=target,
+        dialect=dialect,
+        key_style=key_style,
+        ascii_only=ascii_only,
+        dry_run=dry_run,
+        emit=shower(quiet),
+    )
+    result = done.result
     for o in result.outcomes:
         for line in _describe(o, quiet):
             click.echo(line, err=True)
@@ -118,12 +106,7 @@ def add(
             click.echo(result.text, nl=False)
         if dry_run and target and not quiet:
             click.echo(f"Would append {n} entr{'y' if n == 1 else 'ies'} to {target}.", err=True)
-    elif result.text:
-        if (read_bytes(target) if os.path.exists(target) else b"") != original:
-            # Someone saved the file while we asked the services: appending to
-            # what we read would throw their change away.
-            raise UsageError(f"{target}: changed while bibtools add ran; nothing written")
-        write_atomic(target, append_to(original, encoding, result.text))
+    elif done.appended:
         if not quiet:
             click.echo(f"Appended {n} entr{'y' if n == 1 else 'ies'} to {target}.", err=True)
     elif not quiet:
