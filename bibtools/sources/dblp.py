@@ -29,7 +29,6 @@ parsed with ``defusedxml`` (no entity declarations, no external entities).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
-from .base import Lookup, as_int, base_url, pacing, policy
+from ..http import HttpClient, HttpError, OfflineMiss
+from .base import Lookup, SourceClient, as_int
 
 DEFAULT_API = "https://dblp.org"
 PUBLIC_HOST = "dblp.org"
@@ -107,39 +106,22 @@ class DblpRecord(Lookup[DblpHit]):
         return self.value
 
 
-class DblpClient:
+class DblpClient(SourceClient):
     """Searches and record reads through the shared HTTP layer (see the module docstring)."""
 
     name = "dblp"
+    ENV = "BIBTOOLS_DBLP_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    DEFAULT_DELAY = DEFAULT_DELAY
+    EXPIRE_AFTER = EXPIRE_AFTER
 
-    def __init__(
-        self,
-        http: HttpClient,
-        *,
-        api_url: str = DEFAULT_API,
-        delay: float | None = None,
-        hits: int = MAX_HITS,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
-    ) -> None:
+    def __init__(self, http: HttpClient, *, hits: int = MAX_HITS, **kwargs: Any) -> None:
         if not 1 <= hits <= 1000:
             raise ValueError("hits must be 1..1000")
-        self.http = http
-        self.api_url = api_url.rstrip("/")
+        super().__init__(http, **kwargs)
         self.search_url = f"{self.api_url}/search/publ/api"
         self.hits = hits
-        self.host = host_of(self.api_url)
-        self.delay = pacing(self.host, PUBLIC_HOST, DEFAULT_DELAY, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
-
-    @classmethod
-    def from_env(
-        cls, http: HttpClient, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> DblpClient:
-        """``BIBTOOLS_DBLP_API`` from ``env`` (default: os.environ)."""
-        env = os.environ if env is None else env
-        return cls(http, api_url=base_url(env, "BIBTOOLS_DBLP_API", DEFAULT_API), **kwargs)
 
     # -- search --------------------------------------------------------------
 

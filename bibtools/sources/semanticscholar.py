@@ -39,8 +39,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..http import HttpClient, HttpError, OfflineMiss, Reply, host_of
-from .base import Lookup, as_int, base_url, one_line, pacing, policy
+from ..http import HttpClient, HttpError, OfflineMiss, Reply
+from .base import Lookup, SourceClient, as_int, one_line
 from .base import json_or_none as _json
 
 DEFAULT_API = "https://api.semanticscholar.org/graph/v1"
@@ -108,7 +108,7 @@ class S2Lookup(Lookup[S2Paper]):
         return self.value
 
 
-class SemanticScholarClient:
+class SemanticScholarClient(SourceClient):
     """Batched access to the S2 Graph API (see the module docstring).
 
     ``delay`` None means the default for the host: 1 s with a key, 3 s
@@ -117,30 +117,28 @@ class SemanticScholarClient:
     """
 
     name = "semanticscholar"
+    ENV = "BIBTOOLS_S2_API"
+    DEFAULT_API = DEFAULT_API
+    PUBLIC_HOST = PUBLIC_HOST
+    EXPIRE_AFTER = EXPIRE_AFTER
 
     def __init__(
         self,
         http: HttpClient,
         *,
-        api_url: str = DEFAULT_API,
         api_key: str | None = None,
-        delay: float | None = None,
         batch_size: int = MAX_BATCH,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 4,
-        expire_after: float = EXPIRE_AFTER,
+        **kwargs: Any,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
-        self.http = http
-        self.api_url = api_url.rstrip("/")
-        self.batch_url = f"{self.api_url}/paper/batch"
         self._key = api_key or None
         self.batch_size = batch_size
-        self.host = host_of(self.api_url)
-        floor = DELAY_WITH_KEY if self._key else DELAY_WITHOUT_KEY
-        self.delay = pacing(self.host, PUBLIC_HOST, floor, delay)
-        http.set_policy(self.host, policy(self.delay, timeout, retries, expire_after))
+        super().__init__(http, **kwargs)
+        self.batch_url = f"{self.api_url}/paper/batch"
+
+    def default_delay(self) -> float:
+        return DELAY_WITH_KEY if self._key else DELAY_WITHOUT_KEY
 
     @classmethod
     def from_env(
@@ -148,9 +146,8 @@ class SemanticScholarClient:
     ) -> SemanticScholarClient:
         """``BIBTOOLS_S2_API`` and ``S2_API_KEY`` from ``env`` (default: os.environ)."""
         env = os.environ if env is None else env
-        api = base_url(env, "BIBTOOLS_S2_API", DEFAULT_API)
         key = (env.get("S2_API_KEY") or "").strip() or None
-        return cls(http, api_url=api, api_key=key, **kwargs)
+        return cls(http, env=env, api_key=key, **kwargs)
 
     def __repr__(self) -> str:
         return f"SemanticScholarClient({self.api_url!r}, {'key' if self._key else 'no key'})"
