@@ -388,14 +388,14 @@ def enrich_notes(
 
 
 def page_extras(
-    options: object,
+    options: FormatOptions,
     records: Sequence[Record],
     bib_text: str,
     built: object,
     reasons: Sequence[tuple[str, str]] = (),
-    code_status: dict[str, str] | None = None,
+    code_status: dict[str, Any] | None = None,
     unread: Sequence[str] = (),
-) -> object:
+) -> FormatOptions:
     """``options`` (:class:`bibtools.pages.FormatOptions`) with what ``build`` knows:
     the entries of references.bib, the build date, the incomplete records, code statuses,
     and ``unread``: the messages (``FILE:LINE: ...``) of records that could not be read."""
@@ -491,7 +491,7 @@ def build(
         dedupe(result, emit)
     not_enriched = 0
     reasons: list[tuple[str, str]] = []
-    code_status: dict[str, str] = {}
+    code_status: dict[str, Any] = {}
     # One set of keys for the three files, the pages and the link report.
     key_diags = assign_keys(result.records, rekey=rekey)
     if do_enrich:

@@ -666,7 +666,8 @@ def suggest(record: Record, v: Verdict, works: Sequence[Found]) -> Verdict:
     wrong = {w.id.lower() for w in v.evidence} | {w.doi.lower() for w in v.evidence if w.doi}
     label = v.fields[0]
     for w in works:
-        arxiv = w.arxiv_id or (parse_arxiv(w.doi).id if parse_arxiv(w.doi) else "")
+        parsed = parse_arxiv(w.doi)
+        arxiv = w.arxiv_id or (parsed.id if parsed else "")
         ident = (arxiv or "") if label == "eprint" else w.doi
         if not ident or ident.lower() in wrong or not same_title(record.title, w):
             continue
@@ -693,7 +694,7 @@ def exit_status(verdicts: Iterable[Verdict]) -> int:
 
 
 def counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
-    out = dict.fromkeys(VERDICTS, 0)
+    out: dict[str, int] = dict.fromkeys(VERDICTS, 0)
     for v in verdicts:
         out[v.verdict] += 1
     return out

@@ -245,16 +245,16 @@ def gather(
             known = [a for a in (crossref.get(key), openalex.get(key)) if a and a.status == "found"]
             if known:
                 continue
-            lookup = clients.doiorg.lookup_one(doi)
-            work = from_csl(lookup.value, doi) if lookup.value else None
-            status = lookup.status
-            if lookup.status == "found" and work is None:
+            resolved = clients.doiorg.lookup_one(doi)
+            work = from_csl(resolved.value, doi) if resolved.value else None
+            status = resolved.status
+            if resolved.status == "found" and work is None:
                 status = "failed"  # registered, but no metadata we can read
             resolver[key] = Answer(
                 "doi.org",
                 status,
                 [work] if work else [],
-                lookup.message
+                resolved.message
                 or ("registered, no readable metadata" if status == "failed" else ""),
                 authority=True,
             )

@@ -924,7 +924,8 @@ def _bibtex_field(rec: Record, name: str) -> str:
         nested = custom.get("extra") if isinstance(custom, dict) else None
         if not (isinstance(nested, dict) and nested.get("format") == "bibtex"):
             return ""
-        fields = nested.get("fields") if isinstance(nested.get("fields"), dict) else {}
+        inner = nested.get("fields")
+        fields = inner if isinstance(inner, dict) else {}
     for key, value in fields.items():
         if isinstance(key, str) and key.lower() == name and isinstance(value, str):
             return value

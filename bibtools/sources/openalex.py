@@ -176,7 +176,8 @@ def parse_work(doc: Mapping[str, Any]) -> OpenAlexWork | None:
         name = name or _s(a.get("raw_author_name"))
         if name:
             authors.append(name)
-    biblio = doc.get("biblio") if isinstance(doc.get("biblio"), dict) else {}
+    found = doc.get("biblio")
+    biblio: dict[str, Any] = found if isinstance(found, dict) else {}
     location = doc.get("primary_location")
     source = location.get("source") if isinstance(location, dict) else None
     venue = _s(source.get("display_name")) if isinstance(source, dict) else ""
