@@ -295,6 +295,13 @@ def _summarise_truncated(records: Sequence[Any]) -> str | None:
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for large inputs [default: the machine's cores; 1: this one only].",
+)
 @_read_options
 @_write_options
 def convert(
@@ -305,6 +312,7 @@ def convert(
     dedupe: bool,
     force: bool,
     quiet: bool,
+    jobs: int | None,
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
@@ -327,6 +335,14 @@ def convert(
 
     fmt = output_format(output, to_format)
     _guard_outputs([output], inputs, force)
+    if not dedupe:  # record by record (docs/performance.md); None: the whole-file way
+        from .formats import WriteOptions
+        from .stream import run
+
+        options = WriteOptions(ascii=ascii_only, dialect=dialect or "")
+        streamed = run(list(inputs), from_format, fmt, output, jobs=jobs, options=options, rekey=rekey)
+        if streamed is not None:
+            sys.exit(_finish_streamed(streamed, strict, quiet))
     result = read_inputs(list(inputs), from_format, as_of=as_of)
     _require_records(result, quiet)
     if dedupe:
@@ -344,6 +360,25 @@ def convert(
         rekey=rekey,
     )
     sys.exit(code)
+
+
+def _finish_streamed(streamed: Any, strict: bool, quiet: bool) -> int:
+    """What _require_records and _write do, for a conversion bibtools.stream wrote."""
+    from .diagnostics import InputError, StrictModeError
+
+    try:
+        _report(streamed.read_diagnostics, quiet)
+        if not streamed.written and streamed.skipped:
+            raise InputError(
+                f"no record could be read ({streamed.skipped} skipped, see above); nothing written"
+            )
+        if strict and streamed.skipped:
+            raise StrictModeError(f"{streamed.skipped} bad record(s); nothing written (--strict)")
+        _report(streamed.write_diagnostics, quiet)
+        streamed.commit()
+    finally:
+        streamed.discard()
+    return EXIT_PROBLEMS if streamed.skipped or streamed.write_diagnostics.errors else EXIT_OK
 
 
 def _write(

@@ -1228,6 +1228,23 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     return result
 
 
+def item_text(rec: Record, diags: Diagnostics, used: set[str]) -> str:
+    """One item as :func:`write` writes it, without the separator before it and
+    before lone surrogates are replaced (:func:`replace_surrogates`)."""
+    piece: list[str] = []
+    _dump(_ItemWriter(rec, diags).write(used), "  ", piece)
+    return "".join(piece)
+
+
+def replace_surrogates(text: str) -> tuple[str, bool]:
+    """``text`` with lone surrogates replaced by U+FFFD, and whether there were any."""
+    if _SURROGATE.search(text):
+        return _SURROGATE.sub("\ufffd", text), True
+    return text, False
+
+
+SURROGATES_REPLACED = "invalid characters (lone surrogates) replaced by U+FFFD"
+
 _encode_str = json.encoder.encode_basestring  # C code where available; no ASCII escaping
 
 

@@ -269,11 +269,13 @@ _SINGLE_LINE_TAGS = frozenset(
 )
 
 
-def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecord]:
+def _split_records(
+    text: str, source: str, diags: Diagnostics, first_line: int = 1
+) -> list[_RawRecord]:
     records: list[_RawRecord] = []
     current: _RawRecord | None = None
     stray_reported = False
-    for number, raw in enumerate(_NEWLINE.split(text), start=1):
+    for number, raw in enumerate(_NEWLINE.split(text), start=first_line):
         line = raw.lstrip("\ufeff")
         if len(line) > MAX_VALUE:
             # Only its tag is looked at: matching would copy the value.
@@ -319,16 +321,18 @@ def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecor
     return records
 
 
-def read(text: str, options: ReadOptions) -> ReadResult:
+def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
+    """Records of ``text``; ``first_line`` is the line it starts at (a piece of a file:
+    :mod:`bibtools.stream` cuts files before a ``TY`` that follows an ``ER``)."""
     result = ReadResult()
-    if _looks_like_wos(text) and not sniff(text):
+    if first_line == 1 and _looks_like_wos(text) and not sniff(text):
         # Web of Science's tagged format shares "AU" and "ER" with RIS but is
         # another format; reading it as RIS would invent records.
         result.diagnostics.warn(
             options.source, 1, "a Web of Science tagged file (FN/PT/ER), not RIS; no records read"
         )
         return result
-    raw_records = _split_records(text, options.source, result.diagnostics)
+    raw_records = _split_records(text, options.source, result.diagnostics, first_line)
     result.detected = len(raw_records)
     for raw in raw_records:
         if raw.too_long is not None:
@@ -772,6 +776,11 @@ def _render(tag: str, value: str, keep_lines: bool) -> list[str]:
     if not lines or not lines[0]:
         return []
     return [f"{tag}  - {lines[0]}", *lines[1:]]
+
+
+def record_text(rec: Record, diags: Diagnostics) -> str:
+    """One record as :func:`write` writes it ("" for none)."""
+    return _write_record(rec, diags)
 
 
 def write(records: list[Record], options: WriteOptions) -> WriteResult:
