@@ -153,6 +153,7 @@ def _read(piece: Piece) -> tuple[list[Record], Done]:
             stop_raw=cut.stop_raw,
             line_offset=cut.line_offset,
             escaped_before=cut.escaped_before,
+            read_as=piece.out == "bibtex",
         )
         result, offset = part.result, cut.line_offset
         for rec in result.records:
@@ -395,17 +396,22 @@ class _Run:
         self.written = 0
         self.surrogates = False
         self.macros: dict[str, str] = {}  # shared by the BibTeX inputs, as read_inputs does
+        self.queue: list[str] = []  # text not yet written
+        self.sep = {"csljson": ",\n  ", "ris": "\n"}.get(out, "\n\n")
+        self.first = "\n  " if out == "csljson" else ""
 
     def emit(self, text: str) -> None:
-        if self.out == "csljson":
-            self.sink.write((",\n  " if self.any else "\n  ") + text)
-        elif self.out == "ris":
-            if not text:
-                return
-            self.sink.write(("\n" if self.any else "") + text)
-        else:
-            self.sink.write(("\n\n" if self.any else "") + text)
+        """Queue one record's (or block's) text, with the separator before it."""
+        if self.out == "ris" and not text:
+            return
+        self.queue.append(self.sep if self.any else self.first)
+        self.queue.append(text)
         self.any = True
+
+    def flush(self) -> None:
+        if self.queue:
+            self.sink.write("".join(self.queue))
+            self.queue.clear()
 
     def start(self) -> None:
         if self.out == "csljson":
@@ -418,9 +424,10 @@ class _Run:
             for part in parts:
                 self.emit(part)
             if self.any:
-                self.sink.write("\n")
+                self.queue.append("\n")
         elif self.out == "csljson":
-            self.sink.write("\n]\n" if self.any else "]\n")
+            self.queue.append("\n]\n" if self.any else "]\n")
+        self.flush()
         if self.surrogates:
             from .formats.csljson import SURROGATES_REPLACED
 
@@ -480,6 +487,7 @@ class _File:
             run.write_diags.extend(done.write_diags)
             for text in done.texts:
                 run.emit(text)
+            run.flush()
             return
         for block in done.blocks:
             run.placer.add(block)
@@ -491,6 +499,7 @@ class _File:
                 run.emit(part)
             run.emit(text)
         run.write_diags.extend(done.write_diags)
+        run.flush()
 
     def close(self) -> None:
         from .formats.bibtex import commented_warning, unknown_warnings

@@ -842,6 +842,7 @@ def read_part(
     stop_raw: int = 0,
     line_offset: int = 0,
     escaped_before: int = 0,
+    read_as: bool = True,
 ) -> PartRead:
     """Read ``text``, one file or a piece of one, without the file-level warnings.
 
@@ -852,7 +853,8 @@ def read_part(
     The splitter does not count line breaks after a backslash: a piece
     after ``escaped_before`` of them matches its odd block starts (counted
     in every line) as the whole file does.  ``line_offset`` is only for
-    messages that quote another line.
+    messages that quote another line.  Without ``read_as`` the records'
+    :class:`Source` holds no snapshot: only the BibTeX writer compares with it.
     """
     result = ReadResult()
     diags = result.diagnostics
@@ -877,7 +879,7 @@ def read_part(
             if block.line - escaped_before in odd_starts:
                 etype, key = odd_starts[block.line - escaped_before]
                 block = replace(block, entry_type=etype, key=key)
-            rec = _read_entry(block, macros, source, diags, expansion)
+            rec = _read_entry(block, macros, source, diags, expansion, read_as)
             result.detected += 1
             if rec is not None:
                 result.records.append(rec)
@@ -940,6 +942,7 @@ def _read_entry(
     source: str,
     diags: Diagnostics,
     expansion: Expansion,
+    read_as: bool = True,
 ) -> Record | None:
     line = entry.line
     fields = []
@@ -980,7 +983,7 @@ def _read_entry(
         entry.entry_type,
         entry.key,
         raw_fields,
-        snapshot(rec),
+        snapshot(rec) if read_as else {},
         "biblatex" if biblatex or entry.entry_type in _BIBLATEX_TYPES else "bibtex",
     )
     return rec
