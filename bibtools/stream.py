@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import importlib
 import os
 import re
 import stat
@@ -182,8 +183,9 @@ def _read(piece: Piece) -> tuple[list[Record], Done]:
 
 def convert_piece(piece: Piece) -> Done:
     """Read one piece and write its records (in a worker process, or here)."""
-    from .formats import bibtex, csljson, ris
     from .text.keys import base_key, is_valid_key
+
+    writer = importlib.import_module(f"bibtools.formats.{piece.out}")
 
     records, done = _read(piece)
     diags = Diagnostics()
@@ -206,12 +208,12 @@ def convert_piece(piece: Piece) -> Done:
         if key != rec.key:
             rec = rec.copy(key=key)
         if piece.out == "csljson":
-            text, bad = csljson.replace_surrogates(csljson.item_text(rec, diags, used))
+            text, bad = writer.replace_surrogates(writer.item_text(rec, diags, used))
             done.surrogates |= bad
         elif piece.out == "ris":
-            text = ris.record_text(rec, diags)
+            text = writer.record_text(rec, diags)
         else:
-            text = bibtex.format_entry(rec, piece.options)
+            text = writer.format_entry(rec, piece.options)
             done.origins.append((rec.origin_line, rec.source is not None))
         done.texts.append(text)
     done.write_diags = list(diags)

@@ -389,6 +389,12 @@ class _Fields:
 
     def first(self, *tags: str) -> str:
         """The first unused value among ``tags`` in document order."""
+        if len(tags) == 1:  # the common case: no list built
+            for item in self.by_tag.get(tags[0], ()):
+                if item.pos not in self.used:
+                    self.used.add(item.pos)
+                    return self.values[item.pos]
+            return ""
         found = self.all(*tags)
         return self.use(found[0]) if found else ""
 
