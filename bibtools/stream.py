@@ -331,7 +331,9 @@ class _Keys:
     def __init__(self, keep_duplicates: bool, rekey: bool) -> None:
         self.keep_duplicates = keep_duplicates
         self.rekey = rekey
-        self.kept: dict[str, int] = {}  # lower-case key -> where it was first (see _where)
+        # Lower-case key -> where it was first (see _where), for BibTeX's message about
+        # a repeated key; other formats rename it and need the key alone (a set is smaller).
+        self.kept: dict[str, int] | set[str] = {} if keep_duplicates else set()
         self.made: set[str] = set()  # keys made up so far (lower case)
         self.first = Diagnostics()  # new_keys' first loop
         self.renamed = Diagnostics()  # its second
@@ -360,13 +362,16 @@ class _Keys:
                 self.first.warn(
                     file,
                     info.line,
-                    f"citation key used before (at {self._where(self.kept[lower])}); bibtex and "
+                    f"citation key used before (at {self._where(self.kept[lower])}); bibtex and "  # type: ignore[index]
                     "biber use the first entry; kept as written",
                     info.key,
                 )
                 return info.key
             elif lower not in self.kept:
-                self.kept[lower] = (info.line << 16) | file_index
+                if isinstance(self.kept, dict):
+                    self.kept[lower] = (info.line << 16) | file_index
+                else:
+                    self.kept.add(lower)
                 return info.key
         key = base
         if key.lower() in self.kept or key.lower() in self.made:
