@@ -275,8 +275,11 @@ def _split_records(
     records: list[_RawRecord] = []
     current: _RawRecord | None = None
     stray_reported = False
-    for number, raw in enumerate(_NEWLINE.split(text), start=first_line):
-        line = raw.lstrip("\ufeff")
+    bom = "\ufeff" in text
+    tag_line, bare_er = _TAG_LINE.match, _BARE_ER.match
+    for number, line in enumerate(_NEWLINE.split(text), start=first_line):
+        if bom:
+            line = line.lstrip("\ufeff")
         if len(line) > MAX_VALUE:
             # Only its tag is looked at: matching would copy the value.
             if current is not None and current.too_long is None:
@@ -285,9 +288,13 @@ def _split_records(
                 start = head.start(2) if head and head.group(2) is not None else 0
                 current.too_long = (number, tag, len(line) - start)
             continue
-        match = _TAG_LINE.match(line)
-        tag = match.group(1) if match else ("ER" if _BARE_ER.match(line) else "")
-        value = (match.group(2) or "").strip() if match else ""
+        match = tag_line(line)
+        if match:
+            tag, value = match.group(1, 2)
+            value = value.strip() if value else ""
+        else:
+            tag = "ER" if bare_er(line) else ""
+            value = ""
         if tag == "TY":
             if current is not None:
                 current.warnings.append(f"TY at line {number} before ER; record closed there")
