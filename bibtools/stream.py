@@ -665,10 +665,15 @@ class _Sink:
                     out.write(chunk)
                 sys.stdout.flush()
             self.fh.close()
+        except BrokenPipeError:
+            self.discard()
+            raise  # the reader of our stdout went away: the CLI's business
         except OSError as exc:
             self.discard()
             if self.output is None:
-                raise
+                from .files import OutputError
+
+                raise OutputError(f"<stdout>: cannot write ({exc.strerror or exc})") from None
             raise _output_error(self.output, exc, True) from None
 
     def discard(self) -> None:
