@@ -617,7 +617,10 @@ class _Sink:
         self.target: Path | None = None
         self.tmp = ""
         try:
-            info = os.stat(output) if output and os.path.exists(output) else None
+            info = None
+            if output:
+                with contextlib.suppress(FileNotFoundError):
+                    info = os.stat(output)  # follows links
             if info is not None and stat.S_ISDIR(info.st_mode):
                 from .files import OutputError
 
@@ -637,7 +640,15 @@ class _Sink:
             raise _output_error(output or "<stdout>", exc, True) from None
 
     def write(self, text: str) -> None:
-        self.fh.write(text.encode("utf-8"))
+        try:
+            self.fh.write(text.encode("utf-8"))
+        except OSError as exc:  # a full disk: one line, and the old output stays
+            from .files import OutputError, _output_error
+
+            self.discard()
+            if self.output is None:
+                raise OutputError(f"<stdout>: cannot write ({exc.strerror or exc})") from None
+            raise _output_error(self.output, exc, True) from None
 
     def commit(self) -> None:
         from .files import _output_error, write_atomic
