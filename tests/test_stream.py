@@ -170,3 +170,43 @@ def test_strict_writes_nothing_and_an_existing_output_stays(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["convert", str(bib), "-o", str(out)])
     assert result.exit_code == 1
     assert '"id": "a"' in out.read_text()
+
+
+def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text("@article{a, title={One}}\n")
+    result = CliRunner().invoke(main, ["convert", str(bib), "-t", "ris", "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output
+
+
+def test_crossrefs_into_csl_json_go_the_whole_file_way(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text(
+        "@inproceedings{child, title={Paper}, crossref={proc}}\n"
+        "@proceedings{proc, title={Proceedings}, publisher={ACM}, year=2001}\n"
+    )
+    assert streamed([str(bib)], "csljson", tmp_path) is None
+    assert streamed([str(bib)], "bibtex", tmp_path) == whole_file([str(bib)], "bibtex")
+    result = CliRunner().invoke(main, ["convert", str(bib), "-t", "csljson"])
+    assert result.stdout_bytes == whole_file([str(bib)], "csljson")[0]
+    assert '"publisher": "ACM"' in result.stdout  # the child inherited it
+
+
+def test_memory_does_not_follow_the_input(tmp_path: Path) -> None:
+    """Pieces in flight are bounded: the reader never holds the file, only a piece."""
+    entry = "@article{k{n}, title={Title {n}}, author={Doe, Jane}, year=2001}\n"
+    bib = tmp_path / "big.bib"
+    with bib.open("w") as fh:
+        for n in range(3000):
+            fh.write(entry.replace("{n}", str(n)))
+    pieces = list(stream._pieces(str(bib), "bibtex", 10_000))
+    assert len(pieces) > 10
+    assert max(len(p.text) for p in pieces) < 10_000 + 200
+    assert (
+        "".join(
+            p.text[: len(p.text) - (len(p.text.splitlines(True)[-1]) if p.stop_line else 0)]
+            for p in pieces
+        )
+        == bib.read_text()
+    )
