@@ -48,7 +48,8 @@ from .formats import ReadOptions, TextBlock, WriteOptions
 from .model import Record
 
 PIECE_CHARS = 1 << 20  # about 1,000 BibTeX entries: small next to the process, big next to a pickle
-# Below this many input bytes, worker processes cost more than they save.
+# Below this many input bytes, worker processes cost more than they save
+# (BIBTOOLS_JOBS_MIN_BYTES overrides it: benchmarks/same_bytes.py sets 0).
 PARALLEL_MIN_BYTES = 2 << 20
 _READ_BYTES = 1 << 20
 
@@ -560,7 +561,7 @@ def convert(
     run = _Run([path for path, _ in plan], out, sink, rekey)
     pool = None
     try:
-        if jobs > 1 and total >= PARALLEL_MIN_BYTES:
+        if jobs > 1 and total >= _parallel_min():
             from concurrent.futures import ProcessPoolExecutor
 
             pool = ProcessPoolExecutor(max_workers=jobs)
@@ -594,6 +595,11 @@ def convert(
             pool.shutdown(cancel_futures=True)
     skipped = run.detected - run.written
     return Streamed(run.read_diags, run.write_diags, run.detected, run.written, skipped, sink)
+
+
+def _parallel_min() -> int:
+    raw = os.environ.get("BIBTOOLS_JOBS_MIN_BYTES", "").strip()
+    return int(raw) if raw.isdigit() else PARALLEL_MIN_BYTES
 
 
 _STRING = re.compile(r"@[ \t]*string", re.I)
