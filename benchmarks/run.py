@@ -400,6 +400,7 @@ const fs = require('fs');
 const { Cite, plugins } = require('@citation-js/core');
 require('@citation-js/plugin-bibtex');
 require('@citation-js/plugin-csl');
+try { require('@citation-js/plugin-ris'); } catch (e) { /* RIS only when installed */ }
 const [task, input, output, style] = process.argv.slice(1);
 const cite = new Cite(fs.readFileSync(input, 'utf8'));
 let text;
@@ -809,6 +810,283 @@ def run_enrichment(suite: Suite, quick: bool) -> None:
 
 
 # --------------------------------------------------------------------------
+# Scaling, streaming and --jobs (issue 18)
+
+SCALING_TASKS = {"bib2csl": (BIB2CSL, "bibtex"), "ris2csl": (RIS2CSL, "ris")}
+# Peers hold the whole input in memory (pandoc about 70x it): past this size they
+# would need tens of gigabytes, so only bibtools runs.
+DEFAULT_PEER_MAX = 50000
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """The resident memory of ``pid`` and all its descendants now (Linux /proc), kB."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_tree(cmd: Sequence[str], cwd: Path | None) -> tuple[float, float, int, int, int]:
+    """(wall s, CPU s of the whole tree, largest process kB, sum of the tree kB sampled, status)."""
+    import threading
+
+    report = None
+    if _TIME_V.exists():  # the largest single process, measured by the kernel, not sampled
+        with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
+            report = Path(tf.name)
+        cmd = [str(_TIME_V), "-v", "-o", str(report), *cmd]
+    start = time.perf_counter()
+    before = os.times()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        stop.set()
+        sampler.join()
+    wall = time.perf_counter() - start
+    after = os.times()
+    # The children's times include the grandchildren (workers) once they are waited for.
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    code = os.waitstatus_to_exitcode(status)
+    largest = 0  # a floor under the sampled sum (which may miss a short peak)
+    if report is not None:
+        stats = _parse_time_v(report.read_text(encoding="utf-8", errors="replace"))
+        report.unlink(missing_ok=True)
+        largest = int(stats.get("Maximum resident set size (kbytes)", 0))
+        code = int(stats.get("Exit status", code))
+    del usage
+    return wall, cpu, largest, max(peak[0], largest), code
+
+
+@dataclass
+class Variant:
+    label: str
+    key: str  # "bibtools-1", "bibtools-N", or a peer's key
+    make: Callable[[Path, Path], list[str]]
+    cwd: Path | None = None
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    tree_kb: list[int] = field(default_factory=list)
+    error: str = ""
+    same: bool | None = None  # the output equals the reference
+
+
+def scaling_inputs(corpus: Path, sizes: Sequence[int], work: Path) -> dict[int, dict[str, Path]]:
+    """The BibTeX and RIS inputs of every size (1M: about 1 GB of BibTeX)."""
+    work.mkdir(parents=True, exist_ok=True)
+    tool = bibtools_command()
+    out: dict[int, dict[str, Path]] = {}
+    for n in sizes:
+        bib, ris = work / f"scale_{n}.bib", work / f"scale_{n}.ris"
+        if not bib.exists():
+            log(f"scaling: building {bib}")
+            scale_corpus(corpus, n, bib)
+        if not ris.exists():
+            log(f"scaling: building {ris}")
+            _run_checked([*tool, "convert", str(bib), "-t", "ris", "-o", str(ris), "-q"])
+        out[n] = {"bibtex": bib, "ris": ris}
+    return out
+
+
+def run_scaling(args: argparse.Namespace) -> int:
+    """Time BibTeX and RIS -> CSL-JSON at every size, paired runs (A B C A B C ...)."""
+    work = args.scaling_work or Path(tempfile.mkdtemp(prefix="bibtools-scaling-"))
+    inputs = scaling_inputs(args.corpus, args.sizes, work)
+    peers = discover_peers(not args.no_peers)
+    cores = os.cpu_count() or 1
+    tool = bibtools_command()
+    results: list[tuple[str, int, list[Variant]]] = []
+    for slug in args.scaling_tasks:
+        task, fmt = SCALING_TASKS[slug]
+        for n in args.sizes:
+            src = inputs[n][fmt]
+            variants = [
+                Variant(
+                    "bibtools --jobs 1",
+                    "bibtools-1",
+                    lambda s, o: [
+                        *tool,
+                        "convert",
+                        str(s),
+                        "-t",
+                        "csljson",
+                        "-q",
+                        "-j",
+                        "1",
+                        "-o",
+                        str(o),
+                    ],
+                ),
+                Variant(
+                    f"bibtools (default --jobs: {cores})",
+                    "bibtools-N",
+                    lambda s, o: [*tool, "convert", str(s), "-t", "csljson", "-q", "-o", str(o)],
+                ),
+            ]
+            if n <= args.peer_max:
+                wanted = (
+                    [("citation-js", "bib2csl"), ("pandoc", "bib2csl"), ("bibtexparser", "parse")]
+                    if fmt == "bibtex"
+                    else [("citation-js", "ris"), ("pandoc", "ris"), ("rispy", "ris")]
+                )
+                for key, peer_task in wanted:
+                    if key == "citation-js" and peer_task == "ris":
+                        p = _citation_js_ris(peers)
+                    else:
+                        p = peer(peers, key, peer_task)
+                    if p is not None:
+                        variants.append(Variant(p.label, key, p.make, p.cwd))
+            reference = work / f"reference_{slug}_{n}.json"
+            if n <= args.peer_max and not reference.exists():
+                log(f"{task}, {n}: reference output (read_inputs + write, one process)")
+                reference_convert(src, reference, "csljson", None, None)
+            for run in range(args.runs):
+                for v in variants:
+                    if v.error:
+                        continue
+                    out = work / f"out_{slug}_{n}_{v.key}.json"
+                    log(f"{task}, {n}, run {run + 1}: {v.label}")
+                    wall, cpu, _largest, tree, status = run_tree(v.make(src, out), v.cwd)
+                    ok = (0, 1) if v.key.startswith("bibtools") else (0,)
+                    if status not in ok:
+                        v.error = f"exit status {status}"
+                        continue
+                    v.walls.append(wall)
+                    v.cpus.append(cpu)
+                    v.tree_kb.append(tree)
+                    if v.key.startswith("bibtools"):
+                        # Every size: the same bytes as the one-process conversion (and, where
+                        # it can be made, as the whole-file library path).
+                        one = work / f"out_{slug}_{n}_bibtools-1.json"
+                        target = reference if reference.exists() else one
+                        if target != out:
+                            same = _same_file(out, target)
+                            v.same = same if v.same is None else v.same and same
+                    if v.key not in ("bibtools-1",) and out.exists():
+                        out.unlink()
+            results.append((task, n, variants))
+    text = render_scaling(results, args, cores, work)
+    args.scaling_results.write_text(text, encoding="utf-8")
+    print(text)
+    log(f"written to {args.scaling_results}")
+    return 1 if any(v.same is False for _, _, vs in results for v in vs) else 0
+
+
+def _citation_js_ris(peers: Peers) -> Peer | None:
+    if not (peers.node and peers.citation_js):
+        return None
+    plugin = peers.citation_js / "node_modules" / "@citation-js" / "plugin-ris"
+    if not plugin.exists():
+        return None
+    version = json.loads((plugin / "package.json").read_text(encoding="utf-8"))["version"]
+    node = peers.node
+    label = f"citation-js {peers.versions.get('citation-js', '?')} + plugin-ris {version} (csljson)"
+    return Peer(
+        "citation-js",
+        label,
+        lambda s, o: [node, "-e", _CITATION_JS, "csljson", str(s), str(o)],
+        cwd=peers.citation_js,
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if not (a.exists() and b.exists()) or a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def scaling_exponent(points: Sequence[tuple[int, float]]) -> float | None:
+    """The least-squares slope of log(time) over log(size): 1.0 is linear."""
+    import math
+
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else None
+
+
+def render_scaling(
+    results: Sequence[tuple[str, int, list[Variant]]],
+    args: argparse.Namespace,
+    cores: int,
+    work: Path,
+) -> str:
+    lines = [
+        "| task | entries | tool | wall (median) | CPU | peak RSS, all processes | vs citation-js | same bytes |",
+        "|---|---:|---|---:|---:|---:|---:|:-:|",
+    ]
+    for task, n, variants in results:
+        cjs = next((v for v in variants if v.key == "citation-js" and v.walls), None)
+        for v in variants:
+            if v.error or not v.walls:
+                lines.append(f"| {task} | {n:,} | {v.label} | {v.error or 'not run'} | | | | |")
+                continue
+            wall = statistics.median(v.walls)
+            ratio = f"{wall / statistics.median(cjs.walls):.2f}x" if cjs and v is not cjs else ""
+            same = {None: "-", True: "yes", False: "**no**"}[v.same]
+            lines.append(
+                f"| {task} | {n:,} | {v.label} | {wall:.2f} s | {statistics.median(v.cpus):.2f} s "
+                f"| {max(v.tree_kb) / 1024:.0f} MB | {ratio} | {same} |"
+            )
+    lines += ["", "Scaling exponents (slope of log time over log size; 1.0 is linear):", ""]
+    by_tool: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for task, n, variants in results:
+        for v in variants:
+            if v.walls:
+                by_tool.setdefault((task, v.label), []).append((n, statistics.median(v.walls)))
+    for (task, label), points in by_tool.items():
+        exp = scaling_exponent(points)
+        sizes = ", ".join(f"{n:,}" for n, _ in points)
+        if exp is not None:
+            lines.append(f"- {task}, {label}: {exp:.2f} (sizes {sizes})")
+    header = [
+        f"`python benchmarks/run.py --scaling --sizes {','.join(map(str, args.sizes))} "
+        f"--runs {args.runs}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the end; inputs in {work}.",
+        "Runs are paired (every tool once, then every tool again); medians of "
+        f"{args.runs}. Peak RSS is the sum over the process and its workers, sampled every "
+        "50 ms. `same bytes`: every run's output equals the library's one-process output "
+        "(read_inputs + write where that fits in memory, else `--jobs 1`).",
+        "",
+    ]
+    return "\n".join(header + lines) + "\n"
+
+
+# --------------------------------------------------------------------------
 # Report
 
 
@@ -1155,6 +1433,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--no-peers", action="store_true", help="time bibtools only")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command")
     parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="issue 18: BibTeX and RIS -> CSL-JSON at --sizes (e.g. 10000,50000,1000000), "
+        "bibtools --jobs 1 and default against the peers, paired runs",
+    )
+    parser.add_argument("--scaling-tasks", default="bib2csl,ris2csl", help="bib2csl,ris2csl")
+    parser.add_argument(
+        "--scaling-work", type=Path, help="where the scaled inputs go [a new temporary directory]"
+    )
+    parser.add_argument(
+        "--scaling-results",
+        type=Path,
+        default=DEFAULT_WORK / "SCALING.md",
+        help="the scaling table [benchmarks/work/SCALING.md]",
+    )
+    parser.add_argument(
+        "--peer-max",
+        type=int,
+        default=DEFAULT_PEER_MAX,
+        help="largest size the peers run at [50000]: they hold the input in memory",
+    )
+    parser.add_argument(
         "--report-from",
         type=Path,
         metavar="JSON",
@@ -1167,6 +1467,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.results is None:
         args.results = args.work / "RESULTS.quick.md" if args.quick else BENCH / "RESULTS.md"
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    args.scaling_tasks = [t.strip() for t in args.scaling_tasks.split(",") if t.strip()]
+    if set(args.scaling_tasks) - set(SCALING_TASKS):
+        parser.error(f"--scaling-tasks: choose from {', '.join(SCALING_TASKS)}")
     unknown = set(args.tasks) - set(TASKS)
     if unknown:
         parser.error(f"unknown tasks {', '.join(sorted(unknown))} (choose from {', '.join(TASKS)})")
@@ -1184,6 +1487,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.corpus.exists():
         log(f"{args.corpus}: no such corpus (give one with --corpus)")
         return 2
+    if args.scaling:
+        args.scaling_results.parent.mkdir(parents=True, exist_ok=True)
+        return run_scaling(args)
     started = dt.datetime.now(dt.UTC)
     load_before = f"{os.getloadavg()[0]:.2f}"
     small = args.sizes[0]

@@ -185,10 +185,25 @@ def convert(
     ascii_only: bool = False,
     dialect: str | None = None,
     rekey: bool = False,
+    jobs: int | None = None,
     emit: Emit = _ignore,
 ) -> Written:
-    """Read ``inputs`` and write them as one output (to ``output``, atomically, if given)."""
+    """Read ``inputs`` and write them as one output (to ``output``, atomically, if given).
+
+    A conversion that can stream (:mod:`bibtools.stream`) is read, converted
+    and written piece by piece, in ``jobs`` worker processes for a large
+    input, with the same bytes and diagnostics as the whole-file way.
+    """
     fmt = output_format(output, to_format)
+    if not dedupe_records:  # merging duplicates needs every record at once
+        from .stream import run
+
+        options = WriteOptions(ascii=ascii_only, dialect=dialect or "")
+        streamed = run(
+            list(inputs), from_format, fmt, output, jobs=jobs, options=options, rekey=rekey
+        )
+        if streamed is not None:
+            return finish_streamed(streamed, strict, emit)
     result = read(inputs, from_format, as_of=as_of, emit=emit)
     if dedupe_records:
         dedupe(result, emit)
@@ -198,6 +213,24 @@ def convert(
     if output:
         write_atomic(output, written.data)
     return written
+
+
+def finish_streamed(streamed: Any, strict: bool, emit: Emit = _ignore) -> Written:
+    """What :func:`read` and :func:`write_records` check and say, for a streamed conversion;
+    its output is committed (moved into place, or sent to standard output) only then."""
+    try:
+        emit_all(emit, streamed.read_diagnostics)
+        if not streamed.written and streamed.skipped:
+            raise InputError(
+                f"no record could be read ({streamed.skipped} skipped, see above); nothing written"
+            )
+        if strict and streamed.skipped:
+            raise StrictModeError(f"{streamed.skipped} bad record(s); nothing written (--strict)")
+        emit_all(emit, streamed.write_diagnostics)
+        streamed.commit()
+    finally:
+        streamed.discard()
+    return Written(b"", bool(streamed.skipped or streamed.write_diagnostics.errors))
 
 
 # --------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def _binary_error(name: str) -> InputError:
     return InputError(f"{name}: binary data, not a bibliography (NUL bytes)")
 
 
-def _too_large(name: str, limit: int) -> InputError:
+def too_large(name: str, limit: int) -> InputError:
     return InputError(
         f"{name}: larger than the input limit of {describe_size(limit)} "
         f"(set {MAX_INPUT_ENV} to raise it)"
@@ -178,7 +178,7 @@ def _read_stream(fh: BinaryIO, name: str, limit: int) -> bytes:
         if len(chunks) == 1 and (len(chunk) >= 8192 or size > limit) and _binary(chunk):
             raise _binary_error(name)
         if size > limit:
-            raise _too_large(name, limit)
+            raise too_large(name, limit)
     return b"".join(chunks)
 
 
@@ -199,10 +199,10 @@ def read_bytes(path: str) -> bytes:
             if stat.S_ISREG(info.st_mode) and info.st_size > 0:
                 # /proc files say 0 and are streams: only a real size is trusted.
                 if info.st_size > limit:
-                    raise _too_large(path, limit)
+                    raise too_large(path, limit)
                 data = fh.read(limit + 1)
                 if len(data) > limit:  # grew while we read it
-                    raise _too_large(path, limit)
+                    raise too_large(path, limit)
                 return data
             return _read_stream(fh, path, limit)  # type: ignore[arg-type]
     except FileNotFoundError:
@@ -234,7 +234,7 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _output_error(path: str | os.PathLike[str], exc: OSError, atomic: bool) -> OutputError:
+def output_error(path: str | os.PathLike[str], exc: OSError, atomic: bool) -> OutputError:
     reason = exc.strerror or str(exc)
     if atomic and os.path.isfile(path):
         reason += "; the existing file is unchanged"
@@ -277,7 +277,7 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
         target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         _replace(target, text)
     except OSError as exc:
-        raise _output_error(path, exc, atomic) from None
+        raise output_error(path, exc, atomic) from None
 
 
 def _write_in_place(path: str | os.PathLike[str], text: str | bytes) -> None:

@@ -477,11 +477,13 @@ def test_an_operating_system_error_anywhere_is_exit_status_2(
     here: Path, refs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bibtools.app
+    import bibtools.stream
 
     def io_error(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EIO, "Input/output error", "/mnt/flaky")
 
     monkeypatch.setattr(bibtools.app, "write", io_error)
+    monkeypatch.setattr(bibtools.stream, "convert_piece", io_error)  # the streamed path's write
     result = run("convert", "refs.bib", "-t", "ris")
     assert result.exit_code == 2
     assert one_line_each(result.stderr) == ["bibtools: error: /mnt/flaky: Input/output error"]
@@ -491,11 +493,13 @@ def test_a_real_bug_is_still_exit_status_3(
     here: Path, refs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bibtools.app
+    import bibtools.stream
 
     def bug(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug of ours")
 
     monkeypatch.setattr(bibtools.app, "write", bug)
+    monkeypatch.setattr(bibtools.stream, "convert_piece", bug)  # the streamed path's write
     result = run("convert", "refs.bib", "-t", "ris")
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [
@@ -844,8 +848,8 @@ def test_an_internal_error_in_a_real_process_is_one_line_and_exit_status_3(
     broken (here: not callable, so Python itself raises TypeError deep in the
     pipeline) ends with the one documented line, no traceback, status 3."""
     code = (
-        "import sys, bibtools.app as app\n"
-        "app.write = None\n"
+        "import sys, bibtools.app as app, bibtools.stream as stream\n"
+        "app.write = stream.convert_piece = None\n"
         "from bibtools.cli import main\n"
         "sys.exit(main())\n"
     )

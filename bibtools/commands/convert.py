@@ -26,6 +26,13 @@ from .common import (
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
 @click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for large inputs [default: the machine's cores; 1: this one only].",
+)
 @read_options
 @write_options
 def convert(
@@ -36,6 +43,7 @@ def convert(
     dedupe: bool,
     force: bool,
     quiet: bool,
+    jobs: int | None,
     from_format: str | None,
     as_of: dt.date | None,
     ascii_only: bool,
@@ -46,7 +54,9 @@ def convert(
 
     Several inputs are merged into one output, in order.  A bad record is
     skipped with a message ``FILE:LINE: ...`` and the rest is written (exit
-    status 1); with --strict nothing is written.
+    status 1); with --strict nothing is written.  BibTeX and RIS inputs are
+    converted piece by piece in bounded memory, a large one in --jobs
+    processes, with the same output as one process.
 
     \b
     Examples:
@@ -67,6 +77,7 @@ def convert(
         ascii_only=ascii_only,
         dialect=dialect,
         rekey=rekey,
+        jobs=jobs,
         emit=shower(quiet),
     )
     if not output:

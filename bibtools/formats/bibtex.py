@@ -21,8 +21,9 @@ import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostic, Diagnostics, Level
 from ..ids import clean_doi, split_arxiv
 from ..limits import MAX_VALUE
 from ..model import CodeLink, PartialDate, Record, Source, changed_slots, snapshot
@@ -783,6 +784,74 @@ def _field_comments(text: str) -> tuple[str, list[int]]:
 
 
 def read(text: str, options: ReadOptions) -> ReadResult:
+    part = read_part(text, options)
+    result = part.result
+    if part.commented:
+        result.diagnostics.insert(0, commented_warning(options.source, *part.commented))
+    result.diagnostics.extend(unknown_warnings(options.source, part.unknown))
+    return result
+
+
+@dataclass(slots=True)
+class PartRead:
+    """What :func:`read_part` read from one piece of a file, and what the file-level
+    warnings need from it (merged over the pieces by :mod:`bibtools.stream`)."""
+
+    result: ReadResult
+    commented: tuple[int, int] | None  # (how many '%' comments were dropped, the first line)
+    unknown: dict[str, list[Any]]  # entry type -> [first key, first line, count]
+    expansion: Expansion
+
+
+def commented_warning(source: str, count: int, line: int) -> Diagnostic:
+    return Diagnostic(
+        source,
+        line,
+        Level.WARNING,
+        f"{count} '%' comment(s) between or after the fields of entries read as "
+        "comments, as biber reads them (bibtex stops reading an entry there); not written",
+    )
+
+
+def unknown_warnings(source: str, unknown: dict[str, list[Any]]) -> list[Diagnostic]:
+    out = []
+    for etype, (key, line, count) in unknown.items():
+        more = f" and {count - 1} more" if count > 1 else ""
+        out.append(
+            Diagnostic(
+                source,
+                line,
+                Level.WARNING,
+                f"unknown entry type @{etype} ({key}{more}): kept as written in BibTeX, "
+                "a generic document in other formats",
+                key,
+            )
+        )
+    return out
+
+
+def read_part(
+    text: str,
+    options: ReadOptions,
+    *,
+    stop_line: int = 0,
+    stop_raw: int = 0,
+    line_offset: int = 0,
+    escaped_before: int = 0,
+    read_as: bool = True,
+) -> PartRead:
+    """Read ``text``, one file or a piece of one, without the file-level warnings.
+
+    With ``stop_line``, ``text`` runs on into the first line of the next
+    piece, so that the splitter ends the last block where it would in the
+    whole file; blocks from that line on (``stop_raw`` counting every line
+    break, ``stop_line`` as the splitter counts) are left to the next piece.
+    The splitter does not count line breaks after a backslash: a piece
+    after ``escaped_before`` of them matches its odd block starts (counted
+    in every line) as the whole file does.  ``line_offset`` is only for
+    messages that quote another line.  Without ``read_as`` the records'
+    :class:`Source` holds no snapshot: only the BibTeX writer compares with it.
+    """
     result = ReadResult()
     diags = result.diagnostics
     source = options.source
@@ -791,30 +860,28 @@ def read(text: str, options: ReadOptions) -> ReadResult:
         macros.update(DEFAULT_MACROS)  # the caller's dict: later inputs see this file's macros
     blocks = result.blocks
     expansion = Expansion()
-    unknown: dict[str, list[Record]] = {}  # entry types BibTeX styles may not know
+    unknown: dict[str, list[Any]] = {}  # entry types BibTeX styles may not know
     # One pass: a macro is defined where its @string stands, as in BibTeX
     # (bibtexparser applies every @string to every entry, used before or not;
     # a later redefinition then changes earlier entries).
     text, odd_starts = _even_starts(text.lstrip("\ufeff"))
     text, commented = _field_comments(text)
-    if commented:
-        diags.warn(
-            source,
-            commented[0],
-            f"{len(commented)} '%' comment(s) between or after the fields of entries read as "
-            "comments, as biber reads them (bibtex stops reading an entry there); not written",
-        )
+    if stop_raw:
+        commented = [n for n in commented if n < stop_raw]
     for block in split(text, gaps=True):
+        if stop_line and block.line >= stop_line:
+            break
         if isinstance(block, EntryBlock):
-            if block.line in odd_starts:
-                etype, key = odd_starts[block.line]
+            if block.line - escaped_before in odd_starts:
+                etype, key = odd_starts[block.line - escaped_before]
                 block = replace(block, entry_type=etype, key=key)
-            rec = _read_entry(block, macros, source, diags, expansion)
+            rec = _read_entry(block, macros, source, diags, expansion, read_as)
             result.detected += 1
             if rec is not None:
                 result.records.append(rec)
                 if block.entry_type not in TO_CSL:
-                    unknown.setdefault(block.entry_type, []).append(rec)
+                    seen = unknown.setdefault(block.entry_type, [rec.key, rec.origin_line, 0])
+                    seen[2] += 1
         elif isinstance(block, StringBlock):
             name = block.key.strip()
             undefined: list[str] = []
@@ -824,7 +891,7 @@ def read(text: str, options: ReadOptions) -> ReadResult:
                 if not exc.macro:  # else the macro it uses was reported already
                     diags.error(source, block.line, f"@string {name}: {exc}")
                 value = _Overflow()
-                value.line = block.line
+                value.line = block.line + line_offset
             macros[name.lower()] = value
             for macro in undefined:
                 diags.warn(source, block.line, f"@string {name} uses undefined macro {macro!r}")
@@ -853,17 +920,9 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             blocks.append(TextBlock("text", block.text, source, block.line))
         else:
             _failed(block, result, source)
-    for etype, recs in unknown.items():
-        first = recs[0]
-        more = f" and {len(recs) - 1} more" if len(recs) > 1 else ""
-        diags.warn(
-            source,
-            first.origin_line,
-            f"unknown entry type @{etype} ({first.key}{more}): kept as written in BibTeX, "
-            "a generic document in other formats",
-            first.key,
-        )
-    return result
+    return PartRead(
+        result, (len(commented), commented[0]) if commented else None, unknown, expansion
+    )
 
 
 # Fields only BibLaTeX knows: an entry that has one is written in that dialect.
@@ -879,6 +938,7 @@ def _read_entry(
     source: str,
     diags: Diagnostics,
     expansion: Expansion,
+    read_as: bool = True,
 ) -> Record | None:
     line = entry.line
     fields = []
@@ -919,7 +979,7 @@ def _read_entry(
         entry.entry_type,
         entry.key,
         raw_fields,
-        snapshot(rec),
+        snapshot(rec) if read_as else {},
         "biblatex" if biblatex or entry.entry_type in _BIBLATEX_TYPES else "bibtex",
     )
     return rec
@@ -1399,6 +1459,73 @@ def _format_entry(rec: Record, options: WriteOptions, expand: Collection[str] = 
     return "\n".join(lines)
 
 
+class BlockPlacer:
+    """Puts the blocks that are not entries back among the entries (see :func:`write`).
+
+    Fed in output order, so :mod:`bibtools.stream` places blocks piece by
+    piece exactly as :func:`write` does for a whole list: a block must be
+    added before the first record it precedes is passed to :meth:`before`.
+    """
+
+    def __init__(self, files: Iterable[str], diagnostics: Diagnostics) -> None:
+        self.pending: dict[str, deque[TextBlock]] = {}
+        self.order = list(files)
+        self.seen: set[tuple[str, str, str]] = set()
+        self.macros: dict[str, TextBlock] = {}  # the definition written for each macro
+        # file -> its definitions not written
+        self.lost: dict[str, list[TextBlock]] = defaultdict(list)
+        self.diagnostics = diagnostics
+
+    def add(self, block: TextBlock) -> None:
+        self.pending.setdefault(block.file, deque()).append(block)
+
+    def put(self, block: TextBlock, parts: list[str]) -> None:
+        if block.kind == "string":
+            first = self.macros.setdefault(block.name, block)
+            if first.value != block.value and first.file != block.file:
+                self.lost[block.file].append(block)
+                self.diagnostics.warn(
+                    block.file,
+                    block.line,
+                    f"@string {block.name} is defined otherwise at {first.file}:{first.line}; "
+                    "that definition is written, and the entries here that use this one "
+                    "get its value written out",
+                )
+                return
+        ident = (block.kind, block.name, block.value if block.kind == "string" else block.text)
+        if ident not in self.seen:
+            self.seen.add(ident)
+            parts.append(block.text)
+
+    def before(self, rec: Record, parts: list[str]) -> set[str]:
+        """Append the blocks that go before ``rec``; the macros to write out in it."""
+        return self.before_at(rec.origin_file, rec.origin_line, rec.source is not None, parts)
+
+    def before_at(self, file: str, line: int, has_source: bool, parts: list[str]) -> set[str]:
+        if not has_source or file not in self.order:
+            return set()
+        here = self.order.index(file)
+        for earlier in self.order[:here]:
+            for block in self.pending.pop(earlier, ()):
+                self.put(block, parts)
+        queue = self.pending.get(file)
+        while queue and queue[0].line <= line:
+            self.put(queue.popleft(), parts)
+        return {b.name for b in self.lost.get(file, ()) if b.line < line}
+
+    def rest(self, parts: list[str]) -> None:
+        """Append the blocks after the last record."""
+        for queue in self.pending.values():
+            for block in queue:
+                self.put(block, parts)
+        self.pending.clear()
+
+
+def format_entry(rec: Record, options: WriteOptions, expand: Collection[str] = ()) -> str:
+    """One entry as :func:`write` writes it."""
+    return _format_entry(rec, options, expand)
+
+
 def write(records: list[Record], options: WriteOptions) -> WriteResult:
     """BibTeX text; the input's @string/@preamble/@comment blocks go back where they stood.
 
@@ -1413,47 +1540,15 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     the macro after its own definition get its value written out (reported).
     """
     result = WriteResult()
-    parts: list[str] = []
-    pending: dict[str, deque[TextBlock]] = {}
+    placer = BlockPlacer(options.files, result.diagnostics)
     for block in options.blocks:
-        pending.setdefault(block.file, deque()).append(block)
-    order = list(options.files) or list(pending)
-    seen: set[tuple[str, str, str]] = set()
-    macros: dict[str, TextBlock] = {}  # the definition written for each macro
-    lost: dict[str, list[TextBlock]] = defaultdict(list)  # file -> its definitions not written
-
-    def put(block: TextBlock) -> None:
-        if block.kind == "string":
-            first = macros.setdefault(block.name, block)
-            if first.value != block.value and first.file != block.file:
-                lost[block.file].append(block)
-                result.diagnostics.warn(
-                    block.file,
-                    block.line,
-                    f"@string {block.name} is defined otherwise at {first.file}:{first.line}; "
-                    "that definition is written, and the entries here that use this one "
-                    "get its value written out",
-                )
-                return
-        ident = (block.kind, block.name, block.value if block.kind == "string" else block.text)
-        if ident not in seen:
-            seen.add(ident)
-            parts.append(block.text)
-
+        placer.add(block)
+    if not placer.order:
+        placer.order = list(placer.pending)
+    parts: list[str] = []
     for rec in records:
-        expand: set[str] = set()
-        if rec.source is not None and rec.origin_file in order:
-            here = order.index(rec.origin_file)
-            for earlier in order[:here]:
-                for block in pending.pop(earlier, ()):
-                    put(block)
-            queue = pending.get(rec.origin_file)
-            while queue and queue[0].line <= rec.origin_line:
-                put(queue.popleft())
-            expand = {b.name for b in lost.get(rec.origin_file, ()) if b.line < rec.origin_line}
+        expand = placer.before(rec, parts)
         parts.append(_format_entry(rec, options, expand))
-    for queue in pending.values():
-        for block in queue:
-            put(block)
+    placer.rest(parts)
     result.text = "\n\n".join(parts) + ("\n" if parts else "")
     return result

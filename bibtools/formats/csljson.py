@@ -1229,6 +1229,23 @@ def write(records: list[Record], options: WriteOptions) -> WriteResult:
     return result
 
 
+def item_text(rec: Record, diags: Diagnostics, used: set[str]) -> str:
+    """One item as :func:`write` writes it, without the separator before it and
+    before lone surrogates are replaced (:func:`replace_surrogates`)."""
+    piece: list[str] = []
+    _dump(_ItemWriter(rec, diags).write(used), "  ", piece)
+    return "".join(piece)
+
+
+def replace_surrogates(text: str) -> tuple[str, bool]:
+    """``text`` with lone surrogates replaced by U+FFFD, and whether there were any."""
+    if _SURROGATE.search(text):
+        return _SURROGATE.sub("\ufffd", text), True
+    return text, False
+
+
+SURROGATES_REPLACED = "invalid characters (lone surrogates) replaced by U+FFFD"
+
 _encode_str = json.encoder.encode_basestring  # C code where available; no ASCII escaping
 
 
@@ -1246,18 +1263,28 @@ def _dump(value: Any, indent: str, out: list[str]) -> None:
             out.append("{}" if isinstance(value, dict) else "[]")
             return
         inner = indent + "  "
-        is_dict = isinstance(value, dict)
-        sep = ("{" if is_dict else "[") + "\n" + inner
-        for entry in value:
-            out.append(sep)
-            if is_dict:
-                out.append(_encode_str(entry))
-                out.append(": ")
-                _dump(value[entry], inner, out)
-            else:
-                _dump(entry, inner, out)
-            sep = ",\n" + inner
-        out.append("\n" + indent + ("}" if is_dict else "]"))
+        append = out.append
+        # Strings, most values, are written here rather than in a call each.
+        if isinstance(value, dict):
+            sep = "{\n" + inner
+            for entry, item in value.items():
+                if type(item) is str:
+                    append(f"{sep}{_encode_str(entry)}: {_encode_str(item)}")
+                else:
+                    append(f"{sep}{_encode_str(entry)}: ")
+                    _dump(item, inner, out)
+                sep = ",\n" + inner
+            append("\n" + indent + "}")
+        else:
+            sep = "[\n" + inner
+            for item in value:
+                if type(item) is str:
+                    append(sep + _encode_str(item))
+                else:
+                    append(sep)
+                    _dump(item, inner, out)
+                sep = ",\n" + inner
+            append("\n" + indent + "]")
     elif value is None:
         out.append("null")
     elif value is True:

@@ -276,12 +276,17 @@ _SINGLE_LINE_TAGS = frozenset(
 )
 
 
-def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecord]:
+def _split_records(
+    text: str, source: str, diags: Diagnostics, first_line: int = 1
+) -> list[_RawRecord]:
     records: list[_RawRecord] = []
     current: _RawRecord | None = None
     stray_reported = False
-    for number, raw in enumerate(_NEWLINE.split(text), start=1):
-        line = raw.lstrip("\ufeff")
+    bom = "\ufeff" in text
+    tag_line, bare_er = _TAG_LINE.match, _BARE_ER.match
+    for number, line in enumerate(_NEWLINE.split(text), start=first_line):
+        if bom:
+            line = line.lstrip("\ufeff")
         if len(line) > MAX_VALUE:
             # Only its tag is looked at: matching would copy the value.
             if current is not None and current.too_long is None:
@@ -290,9 +295,13 @@ def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecor
                 start = head.start(2) if head and head.group(2) is not None else 0
                 current.too_long = (number, tag, len(line) - start)
             continue
-        match = _TAG_LINE.match(line)
-        tag = match.group(1) if match else ("ER" if _BARE_ER.match(line) else "")
-        value = (match.group(2) or "").strip() if match else ""
+        match = tag_line(line)
+        if match:
+            tag, value = match.group(1, 2)
+            value = value.strip() if value else ""
+        else:
+            tag = "ER" if bare_er(line) else ""
+            value = ""
         if tag == "TY":
             if current is not None:
                 current.warnings.append(f"TY at line {number} before ER; record closed there")
@@ -326,16 +335,18 @@ def _split_records(text: str, source: str, diags: Diagnostics) -> list[_RawRecor
     return records
 
 
-def read(text: str, options: ReadOptions) -> ReadResult:
+def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
+    """Records of ``text``; ``first_line`` is the line it starts at (a piece of a file:
+    :mod:`bibtools.stream` cuts files before a ``TY`` that follows an ``ER``)."""
     result = ReadResult()
-    if _looks_like_wos(text) and not sniff(text):
+    if first_line == 1 and _looks_like_wos(text) and not sniff(text):
         # Web of Science's tagged format shares "AU" and "ER" with RIS but is
         # another format; reading it as RIS would invent records.
         result.diagnostics.warn(
             options.source, 1, "a Web of Science tagged file (FN/PT/ER), not RIS; no records read"
         )
         return result
-    raw_records = _split_records(text, options.source, result.diagnostics)
+    raw_records = _split_records(text, options.source, result.diagnostics, first_line)
     result.detected = len(raw_records)
     for raw in raw_records:
         if raw.too_long is not None:
@@ -392,6 +403,12 @@ class _Fields:
 
     def first(self, *tags: str) -> str:
         """The first unused value among ``tags`` in document order."""
+        if len(tags) == 1:  # the common case: no list built
+            for item in self.by_tag.get(tags[0], ()):
+                if item.pos not in self.used:
+                    self.used.add(item.pos)
+                    return self.values[item.pos]
+            return ""
         found = self.all(*tags)
         return self.use(found[0]) if found else ""
 
@@ -787,6 +804,11 @@ def _render(tag: str, value: str, keep_lines: bool) -> list[str]:
     if not lines or not lines[0]:
         return []
     return [f"{tag}  - {lines[0]}", *lines[1:]]
+
+
+def record_text(rec: Record, diags: Diagnostics) -> str:
+    """One record as :func:`write` writes it ("" for none)."""
+    return _write_record(rec, diags)
 
 
 def write(records: list[Record], options: WriteOptions) -> WriteResult:

@@ -1,0 +1,212 @@
+"""The streamed conversion (bibtools.stream) writes what the whole-file path writes.
+
+Same bytes, same diagnostics in the same order, whatever the pieces and the
+number of worker processes: on every BibTeX and RIS fixture, cut at every
+place the cutter allows (pieces of one character), into every output format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bibtools import stream
+from bibtools.cli import main
+from bibtools.convert import read_inputs, write
+from bibtools.diagnostics import BibtoolsError
+from bibtools.formats import WriteOptions
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INPUTS = sorted(
+    p for p in [*FIXTURES.rglob("*.bib"), *FIXTURES.rglob("*.ris")] if p.stat().st_size < 2_000_000
+)
+OUTPUTS = ("csljson", "ris", "bibtex")
+
+
+def whole_file(paths: list[str], out: str, rekey: bool = False) -> tuple[bytes, list[str]] | str:
+    """What `bibtools convert` writes the whole-file way: (output, diagnostics), or the error."""
+    try:
+        result = read_inputs(paths)
+    except BibtoolsError as exc:
+        return str(exc)
+    options = WriteOptions(blocks=result.blocks, files=result.files)
+    written = write(result.records, out, options, rekey=rekey)
+    diags = [str(d) for d in result.diagnostics] + [str(d) for d in written.diagnostics]
+    return written.text.encode("utf-8"), diags
+
+
+def streamed(
+    paths: list[str], out: str, tmp_path: Path, piece_chars: int = 1, jobs: int = 1, rekey=False
+) -> tuple[bytes, list[str]] | str | None:
+    """The same through bibtools.stream; None when it hands over to the whole-file path."""
+    plan = stream.streamable(paths, None)
+    assert plan is not None
+    target = tmp_path / f"out.{out}"
+    try:
+        done = stream.convert(
+            plan,
+            out,
+            str(target),
+            options=WriteOptions(),
+            rekey=rekey,
+            jobs=jobs,
+            piece_chars=piece_chars,
+        )
+    except stream.WholeFile:
+        return None
+    except BibtoolsError as exc:
+        return str(exc)
+    done.commit()
+    diags = [str(d) for d in done.read_diagnostics] + [str(d) for d in done.write_diagnostics]
+    return target.read_bytes(), diags
+
+
+@pytest.mark.parametrize("out", OUTPUTS)
+def test_every_fixture_streams_to_the_same_bytes(out: str, tmp_path: Path) -> None:
+    streamed_files = 0
+    for path in INPUTS:
+        expected = whole_file([str(path)], out)
+        got = streamed([str(path)], out, tmp_path)
+        if got is None:
+            continue
+        streamed_files += 1
+        assert got == expected, path
+    # Most fixtures stream (the rest: other encodings, crossrefs into CSL-JSON or RIS).
+    assert streamed_files > len(INPUTS) * 0.7
+
+
+def test_several_inputs_share_macros_and_keys(tmp_path: Path) -> None:
+    macros = tmp_path / "abbrev.bib"
+    macros.write_text('@string{ieee = "IEEE Transactions"}\n@comment{shared}\n')
+    paper = tmp_path / "paper.bib"
+    paper.write_text(
+        "@article{a, title={One}, journal=ieee, year=2001}\n"
+        "@string{acm = {ACM}}\n"
+        "@article{A, title={Two}, journal=acm, year=2002}\n"
+        "@article{, title={No key}, author={Doe, Jane}, year=2003}\n"
+    )
+    ris = tmp_path / "more.ris"
+    ris.write_text("TY  - JOUR\nID  - a\nTI  - Three\nER  - \n\nTY  - BOOK\nTI  - Four\nER  - \n")
+    paths = [str(macros), str(paper), str(ris)]
+    for out in OUTPUTS:
+        for rekey in (False, True):
+            expected = whole_file(paths, out, rekey)
+            assert streamed(paths, out, tmp_path, rekey=rekey) == expected, (out, rekey)
+            assert "IEEE Transactions" in expected[0].decode()
+
+
+def test_a_made_up_key_that_a_later_record_has_goes_the_whole_file_way(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    # The first entry has no key; the key bibtools makes for it is the second's.
+    bib.write_text(
+        "@article{ , author={Doe, Jane}, title={Word}, year=2001}\n"
+        "@article{doe2001word, author={Roe, Jim}, title={Other}, year=2001}\n"
+    )
+    assert streamed([str(bib)], "csljson", tmp_path) is None
+    result = CliRunner().invoke(main, ["convert", str(bib), "-t", "csljson", "-j", "1"])
+    expected = whole_file([str(bib)], "csljson")
+    assert result.stdout_bytes == expected[0]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.integers(min_value=1, max_value=6000),
+    picks=st.lists(st.sampled_from(INPUTS[:40]), min_size=1, max_size=3),
+)
+def test_any_piece_size_gives_the_same_bytes(size: int, picks: list[Path], tmp_path: Path) -> None:
+    paths = [str(p) for p in picks]
+    for out in ("csljson", "bibtex"):
+        got = streamed(paths, out, tmp_path, piece_chars=size)
+        if got is not None:
+            assert got == whole_file(paths, out)
+
+
+@pytest.fixture
+def big_bib(tmp_path: Path) -> Path:
+    """Every BibTeX fixture that streams, one after another: about a megabyte."""
+    parts = []
+    for path in INPUTS:
+        if path.suffix == ".bib" and stream.streamable([str(path)], None):
+            data = path.read_bytes()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            parts.append(data.decode("utf-8").lstrip("\ufeff"))
+    path = tmp_path / "all.bib"
+    path.write_text("\n".join(parts))
+    return path
+
+
+@pytest.mark.parametrize("out", OUTPUTS)
+def test_jobs_change_nothing(out: str, big_bib: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(stream, "PIECE_CHARS", 20_000)
+    runner = CliRunner()
+    one = runner.invoke(main, ["convert", str(big_bib), "-t", out, "-j", "1"])
+    two = runner.invoke(main, ["convert", str(big_bib), "-t", out, "-j", "2"])
+    assert one.exit_code == two.exit_code
+    assert one.stdout_bytes == two.stdout_bytes
+    assert one.stderr == two.stderr
+    assert len(one.stdout_bytes) > 100_000
+    assert one.stderr.count("\n") > 10  # the fixtures are chosen to be hard: diagnostics
+
+
+def test_strict_writes_nothing_and_an_existing_output_stays(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text("@article{a, title={One}}\n@article{b, title={Two\n")
+    out = tmp_path / "out.json"
+    out.write_text("old")
+    result = CliRunner().invoke(main, ["convert", str(bib), "-o", str(out), "--strict"])
+    assert result.exit_code == 1
+    assert out.read_text() == "old"
+    assert not list(tmp_path.glob(".out.json.*"))  # no temporary file left
+    result = CliRunner().invoke(main, ["convert", str(bib), "-o", str(out)])
+    assert result.exit_code == 1
+    assert '"id": "a"' in out.read_text()
+
+
+def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text("@article{a, title={One}}\n")
+    result = CliRunner().invoke(main, ["convert", str(bib), "-t", "ris", "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output
+
+
+def test_crossrefs_into_csl_json_go_the_whole_file_way(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text(
+        "@inproceedings{child, title={Paper}, crossref={proc}}\n"
+        "@proceedings{proc, title={Proceedings}, publisher={ACM}, year=2001}\n"
+    )
+    assert streamed([str(bib)], "csljson", tmp_path) is None
+    assert streamed([str(bib)], "bibtex", tmp_path) == whole_file([str(bib)], "bibtex")
+    result = CliRunner().invoke(main, ["convert", str(bib), "-t", "csljson"])
+    assert result.stdout_bytes == whole_file([str(bib)], "csljson")[0]
+    assert '"publisher": "ACM"' in result.stdout  # the child inherited it
+
+
+def test_memory_does_not_follow_the_input(tmp_path: Path) -> None:
+    """Pieces in flight are bounded: the reader never holds the file, only a piece."""
+    entry = "@article{k{n}, title={Title {n}}, author={Doe, Jane}, year=2001}\n"
+    bib = tmp_path / "big.bib"
+    with bib.open("w") as fh:
+        for n in range(3000):
+            fh.write(entry.replace("{n}", str(n)))
+    pieces = list(stream._pieces(str(bib), "bibtex", 10_000))
+    assert len(pieces) > 10
+    assert max(len(p.text) for p in pieces) < 10_000 + 200
+    assert (
+        "".join(
+            p.text[: len(p.text) - (len(p.text.splitlines(True)[-1]) if p.stop_line else 0)]
+            for p in pieces
+        )
+        == bib.read_text()
+    )
