@@ -354,6 +354,23 @@ def format_options(config_dir: str = ".", **flags: Any) -> FormatOptions:
     return options
 
 
+def code_status_from_file(path: str) -> dict[str, Any]:
+    """Each code link's status from a ``bibtools links`` JSON report."""
+    import json
+
+    from .files import read_input
+    from .pages import code_status_from_report
+
+    text, _encoding = read_input(path)
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not a JSON link report ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a JSON link report (nested too deeply)") from None
+    return code_status_from_report(found)
+
+
 def format_records(
     result: ConvertResult, options: FormatOptions, emit: Emit = _ignore
 ) -> FormatResult:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 
 import click
 
 from .. import app
-from ..diagnostics import InputError
-from ..files import read_input, write_atomic
-from ..pages import code_status_from_report
+from ..files import write_atomic
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -147,16 +144,7 @@ def format_command(
     )
     guard_outputs([output], [*inputs, link_report, options.template], force)
     if link_report:
-        text, _encoding = read_input(link_report)
-        try:
-            found = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{link_report}:{exc.lineno}: not a JSON link report ({exc.msg})"
-            ) from None
-        except RecursionError:
-            raise InputError(f"{link_report}: not a JSON link report (nested too deeply)") from None
-        options.code_status = code_status_from_report(found)
+        options.code_status = app.code_status_from_file(link_report)
     emit = shower(quiet)
     result = app.read(inputs, from_format, as_of=as_of, emit=emit)
     formatted = app.format_records(result, options, emit)
