@@ -49,7 +49,7 @@ from .ids import (
     parse_identifier,
 )
 from .model import Name, PartialDate, Record
-from .text.keys import STOPWORDS, base_key, key_suffixes
+from .text.keys import STOPWORDS, base_key, unique_key
 from .text.markup import to_plain
 from .text.matching import author_overlap, normalize_title, title_distance
 
@@ -389,18 +389,6 @@ def _family_token(record: Record, keep_case: bool) -> str:
 
 def _title_words(title: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9]+", anyascii(to_plain(title)))
-
-
-def unique_key(base: str, taken: set[str]) -> str:
-    """``base``, or ``base`` + a, b, ... when taken (compared case-insensitively)."""
-    key = base
-    if key.lower() in taken:
-        for suffix in key_suffixes():
-            key = base + suffix
-            if key.lower() not in taken:
-                break
-    taken.add(key.lower())
-    return key
 
 
 # --------------------------------------------------------------------------

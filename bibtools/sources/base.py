@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..diagnostics import UsageError
 from ..http import HostPolicy, HttpClient, HttpError, OfflineMiss, Reply, host_of
+from ..text.names import parse_plain_name
 
 Status = Literal["found", "not-found", "failed", "offline"]
 STATUSES: tuple[Status, ...] = ("found", "not-found", "failed", "offline")
@@ -234,3 +235,17 @@ class SourceClient:
             return Lookup("offline", message="not in the cache (offline)")
         except HttpError as exc:
             return Lookup("failed", message=str(exc))
+
+
+def csl_name(text: str) -> dict[str, str]:
+    """A plain ``Given Family`` name as a CSL name object (catalogues send names so)."""
+    name = parse_plain_name(text)
+    if name.literal:
+        return {"literal": name.literal}
+    out = {
+        "family": name.family,
+        "given": name.given,
+        "non-dropping-particle": name.particle,
+        "suffix": name.suffix,
+    }
+    return {k: v for k, v in out.items() if v}

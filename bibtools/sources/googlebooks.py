@@ -22,8 +22,7 @@ from typing import Any
 
 from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
-from ..text.names import parse_plain_name
-from .base import Lookup, SourceClient, as_int, json_or_none, one_line
+from .base import Lookup, SourceClient, as_int, csl_name, json_or_none, one_line
 
 DEFAULT_API = "https://www.googleapis.com"
 PUBLIC_HOST = "googleapis.com"
@@ -89,19 +88,6 @@ def _lists_isbn(info: Mapping[str, Any], isbn: str) -> bool:
     return isbn in listed or (_isbn10(isbn) in listed and bool(_isbn10(isbn)))
 
 
-def _csl_name(text: str) -> dict[str, str]:
-    name = parse_plain_name(text)
-    if name.literal:
-        return {"literal": name.literal}
-    out = {
-        "family": name.family,
-        "given": name.given,
-        "non-dropping-particle": name.particle,
-        "suffix": name.suffix,
-    }
-    return {k: v for k, v in out.items() if v}
-
-
 def csl_item(info: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
     """The CSL-JSON item of a Google Books ``volumeInfo``; None without a title."""
     title = one_line(info.get("title"), 1000)
@@ -112,7 +98,7 @@ def csl_item(info: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
     authors = info.get("authors")
     names = [one_line(a, 300) for a in authors] if isinstance(authors, list) else []
     if any(names):
-        item["author"] = [_csl_name(n) for n in names if n]
+        item["author"] = [csl_name(n) for n in names if n]
     date = parse_free_date(one_line(info.get("publishedDate"), 100))
     if date:
         item["issued"] = {"date-parts": [date]}

@@ -22,8 +22,7 @@ from typing import Any
 
 from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
-from ..text.names import parse_plain_name
-from .base import Lookup, SourceClient, json_or_none, one_line
+from .base import Lookup, SourceClient, csl_name, json_or_none, one_line
 
 DEFAULT_API = "https://openlibrary.org"
 PUBLIC_HOST = "openlibrary.org"
@@ -89,20 +88,6 @@ def _names(values: Any) -> list[str]:
     return [n for n in out if n]
 
 
-def _csl_name(text: str) -> dict[str, str]:
-    """A plain ``Given Family`` name as a CSL name (a ``literal`` when it cannot be split)."""
-    name = parse_plain_name(text)
-    if name.literal:
-        return {"literal": name.literal}
-    out = {
-        "family": name.family,
-        "given": name.given,
-        "non-dropping-particle": name.particle,
-        "suffix": name.suffix,
-    }
-    return {k: v for k, v in out.items() if v}
-
-
 def csl_item(book: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
     """The CSL-JSON item of an Open Library book (``jscmd=data``); None without a title."""
     title = one_line(book.get("title"), 1000)
@@ -112,7 +97,7 @@ def csl_item(book: Mapping[str, Any], isbn: str) -> dict[str, Any] | None:
     subtitle = one_line(book.get("subtitle"), 1000)
     if subtitle:
         item["title"] = f"{title}: {subtitle}"
-    authors = [_csl_name(n) for n in _names(book.get("authors"))]
+    authors = [csl_name(n) for n in _names(book.get("authors"))]
     if authors:
         item["author"] = authors
     date = parse_free_date(one_line(book.get("publish_date"), 100))

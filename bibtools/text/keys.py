@@ -134,13 +134,7 @@ def new_keys(
             pending.append((i, base_key(rec)))
     for i, base in pending:
         rec = records[i]
-        key = base
-        if key.lower() in taken:
-            for suffix in key_suffixes():
-                key = base + suffix
-                if key.lower() not in taken:
-                    break
-        taken.add(key.lower())
+        key = unique_key(base, taken)
         if rec.key and not rekey and rec.key != key:
             diags.warn(rec.origin_file, rec.origin_line, f"citation key renamed to {key}", rec.key)
         keys[i] = key
@@ -155,3 +149,16 @@ def assign_keys(
     for rec, key in zip(records, keys, strict=True):
         rec.key = key
     return diags
+
+
+def unique_key(base: str, taken: set[str]) -> str:
+    """``base``, or ``base`` + a, b, ... when taken (``taken`` holds lower-case keys; the
+    key returned is added to it)."""
+    key = base
+    if key.lower() in taken:
+        for suffix in key_suffixes():
+            key = base + suffix
+            if key.lower() not in taken:
+                break
+    taken.add(key.lower())
+    return key
