@@ -49,10 +49,12 @@ def add(
     quiet: bool,
     network: Network,
 ) -> None:
-    """Add records by identifier: a DOI (10.1145/..., doi:..., https://doi.org/...),
-    an arXiv id (1706.03762v5, arXiv:..., arxiv.org/abs or /pdf URLs), an
-    ISBN-10/13 or PMID:NUMBER; '-' reads ids, or a pasted reference list
-    (one formatted reference per line), from stdin.
+    """Add a paper to a bibliography by its DOI, arXiv id, ISBN or PMID.
+
+    ID is a DOI (10.1145/..., doi:..., https://doi.org/...), an arXiv id
+    (1706.03762v5, arXiv:..., arxiv.org/abs or /pdf URLs), an ISBN-10/13 or
+    PMID:NUMBER; '-' reads ids, or a pasted reference list (one formatted
+    reference per line), from stdin.
 
     DOIs are resolved through doi.org (Crossref, DataCite and the other
     agencies), arXiv ids through the arXiv API, ISBNs through Open Library
@@ -68,6 +70,12 @@ def add(
     Environment: BIBTOOLS_DOI_RESOLVER, BIBTOOLS_CROSSREF_API, BIBTOOLS_ARXIV_API,
     BIBTOOLS_OPENLIBRARY_API, BIBTOOLS_GOOGLEBOOKS_API, BIBTOOLS_PUBMED_API,
     BIBTOOLS_CONTACT_EMAIL, BIBTOOLS_CACHE_DIR.
+
+    \b
+    Examples:
+      bibtools add 10.1145/3292500.3330701 arXiv:1706.03762 --to thesis.bib
+      bibtools add https://arxiv.org/abs/2106.09685v2 --dry-run --to thesis.bib
+      pbpaste | bibtools add - --to thesis.bib
 
     Exit status 1 when an id resolves to nothing or a reference matches
     nothing (named on stderr), or a lookup failed (then nothing is added).

@@ -104,6 +104,12 @@ def verify(
     BIBTOOLS_DOI_RESOLVER, BIBTOOLS_ARXIV_API, BIBTOOLS_CONTACT_EMAIL,
     BIBTOOLS_CACHE_DIR.
 
+    \b
+    Examples:
+      bibtools verify thesis.bib
+      bibtools verify thesis.bib --tex main.aux --format html -o report.html
+      bibtools verify thesis.bib --fix fixed.bib --format json -o report.json
+
     Exit status 1 when a record is mismatch, wrong-id, phantom-id or
     not-found, or a cited key is missing (--tex); 0 otherwise; 2 for usage
     errors and unreadable input.
