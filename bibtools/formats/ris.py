@@ -199,7 +199,6 @@ _TAG_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _TAG_SECOND = _TAG_FIRST | frozenset("0123456789")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LAYOUT_SPACE = re.compile(r"[ \t\n\r\f\v\u2028\u2029]+")
-_ODD_SPACE = re.compile(r"[\t\n\r\f\v\u2028\u2029]")
 _ARXIV_AN = re.compile(
     r"^arXiv(?::\s*(?P<id>[0-9]{4}\.[0-9]{4,5}|[A-Za-z][A-Za-z.-]*/[0-9]{7})(?:v(?P<version>[0-9]{1,4}))?)?"
     r"(?:\s*\[(?P<cls>[^\]\s]+)\])?$",
@@ -252,9 +251,10 @@ def _value(tag: str, lines: list[str]) -> str:
     if tag not in _SINGLE_LINE_TAGS or tag in _MULTILINE:
         return "\n".join(lines)
     if len(lines) == 1:
-        # One stripped line: only runs of layout space inside it change.
+        # One stripped line: only runs of layout space inside it change (tabs,
+        # line and paragraph separators are all unprintable).
         one = lines[0]
-        if "  " not in one and not _ODD_SPACE.search(one):
+        if "  " not in one and one.isprintable():
             return one
         return _collapsed(one)
     return _collapsed(" ".join(lines))
