@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import gc
 import importlib
 import os
 import re
@@ -560,11 +561,12 @@ def convert(
     sink = _Sink(output)
     run = _Run([path for path, _ in plan], out, sink, rekey)
     pool = None
+    thresholds = _tune_gc()
     try:
         if jobs > 1 and total >= _parallel_min():
             from concurrent.futures import ProcessPoolExecutor
 
-            pool = ProcessPoolExecutor(max_workers=jobs)
+            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_tune_gc)
         run.start()
         for index, (path, fmt) in enumerate(plan):
             file = _File(run, index, path, fmt)
@@ -593,8 +595,26 @@ def convert(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     skipped = run.detected - run.written
     return Streamed(run.read_diags, run.write_diags, run.detected, run.written, skipped, sink)
+
+
+# Reading allocates millions of small objects that live as long as their
+# piece, nearly none in cycles: at Python's default (a collection every 700
+# net allocations, rescanning what survived) the cyclic collector took a
+# third of a RIS read.  A conversion collects every GC_GEN0 allocations
+# instead, and the objects of the imports are left out of every scan.
+GC_GEN0 = 20_000
+
+
+def _tune_gc() -> tuple[int, int, int]:
+    """Collect less often in this process (a worker's initializer); the old thresholds."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0, 20, 20)
+    return before
 
 
 def _parallel_min() -> int:

@@ -1347,3 +1347,65 @@ def test_ur_is_the_paper_and_code_goes_to_a_note_that_reads_back() -> None:
     (back,) = read_text(text).records
     assert [c.url for c in back.code_links] == ["https://github.com/tensorflow/tensor2tensor"]
     assert back.note == "" and back.url == "https://arxiv.org/abs/1706.03762"
+
+
+# --------------------------------------------------------------------------
+# The reader's fast paths (issue 18) give what the general paths give
+
+_WORD = st.from_regex(r"[A-Z][a-zäöüéèçñßøı]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.lists(_WORD, min_size=1, max_size=2).map("-".join),
+    given_names=st.lists(
+        st.tuples(_WORD, st.sampled_from(["", "."])).map("".join), min_size=1, max_size=3
+    ).map(" ".join),
+)
+def test_a_simple_name_splits_as_the_name_parser_splits_it(family: str, given_names: str) -> None:
+    from bibtools.text.names import parse_plain_name
+
+    text = f"{family}, {given_names}"
+    assert ris._SIMPLE_NAME.fullmatch(text)
+    assert ris._parse_name(text) == parse_plain_name(text, suffix_last=True)
+
+
+@pytest.mark.parametrize(
+    "text", ["van Gogh, Vincent", "Smith, John, Jr.", "Smith,  John", "Smith, jean", "Ng, A. Y"]
+)
+def test_names_outside_the_fast_path_still_split(text: str) -> None:
+    from bibtools.text.names import parse_plain_name
+
+    assert ris._parse_name(text) == parse_plain_name(text, suffix_last=True)
+
+
+@given(
+    tag=st.sampled_from(["TI", "AU", "AB", "N1", "XY", "T2"]),
+    lines=st.lists(
+        st.text(alphabet=st.sampled_from("ab \t\u00a0\u2028\u2029\x0b\x0c\x1c\u3000"), max_size=8)
+        .map(str.strip)
+        .filter(bool),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_a_field_value_is_what_the_general_rule_gives(tag: str, lines: list[str]) -> None:
+    general = (
+        "\n".join(lines)
+        if tag in ris._MULTILINE or tag not in ris._SINGLE_LINE_TAGS
+        else ris._collapsed(" ".join(lines))
+    )
+    assert ris._value(tag, lines) == general
+
+
+@pytest.mark.parametrize("text", ["2020", "0000", "0999", "1999/05//", "２０２０", "2020 "])
+def test_year_only_dates_read_as_before(text: str) -> None:
+    date = ris.parse_date(text)
+    if text == "0000":
+        assert date is None
+    elif text.strip() == "2020":
+        assert date == PartialDate(2020)
+    elif text == "２０２０":  # full-width digits are not a RIS year
+        assert date == PartialDate(literal=text)
+    else:
+        assert date is not None

@@ -210,3 +210,16 @@ def test_memory_does_not_follow_the_input(tmp_path: Path) -> None:
         )
         == bib.read_text()
     )
+
+
+def test_the_collector_settings_are_put_back(tmp_path: Path) -> None:
+    # convert collects less often while it runs (stream.GC_GEN0); a caller in
+    # the same process gets its own settings back.
+    import gc
+
+    src = tmp_path / "a.ris"
+    src.write_text("TY  - JOUR\nTI  - One\nER  - \n", encoding="utf-8")
+    before = gc.get_threshold()
+    assert isinstance(streamed([str(src)], "csljson", tmp_path), tuple)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

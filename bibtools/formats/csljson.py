@@ -137,6 +137,7 @@ NAME_PARTS = {
     "suffix": "suffix",
     "literal": "literal",
 }
+_NAME_ATTRS = tuple(NAME_PARTS.items())  # in the order a name object is written
 NAME_FLAGS = ("comma-suffix", "static-ordering", "parse-names")  # string, number or boolean
 DATE_KEYS = ("date-parts", "season", "circa", "literal", "raw")
 
@@ -1280,6 +1281,8 @@ def _dump(value: Any, indent: str, out: list[str]) -> None:
             for item in value:
                 if type(item) is str:
                     append(sep + _encode_str(item))
+                elif type(item) is int:  # date parts
+                    append(sep + int.__repr__(item))
                 else:
                     append(sep)
                     _dump(item, inner, out)
@@ -1562,17 +1565,12 @@ class _ItemWriter:
 def _write_name(name: Name) -> tuple[dict[str, Any], dict[str, Any]]:
     """The CSL name object, and the attributes it cannot carry."""
     obj: dict[str, Any] = {}
-    for key in (
-        "family",
-        "given",
-        "dropping-particle",
-        "non-dropping-particle",
-        "suffix",
-        "literal",
-    ):
-        value = getattr(name, NAME_PARTS[key])
+    for key, attr in _NAME_ATTRS:
+        value = getattr(name, attr)
         if value:
             obj[key] = value
+    if not name.extra:  # nearly every name: no flags to look for
+        return obj, {}
     leftover = dict(name.extra)
     for key in NAME_FLAGS:  # in this order, whatever the order of Name.extra
         value = _jsonable(leftover.get(key))

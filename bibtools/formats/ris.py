@@ -195,6 +195,8 @@ _CODE_NOTE = re.compile(r"^Code: (\S+)$")
 # "TY  - JOUR", and the variants exports get wrong: "TY - JOUR", "TY  -JOUR", "TY -".
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])[ \t]{1,3}-(?:[ \t]?(.*))?$")
 _BARE_ER = re.compile(r"^ER[ \t]*$")
+_TAG_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TAG_SECOND = _TAG_FIRST | frozenset("0123456789")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LAYOUT_SPACE = re.compile(r"[ \t\n\r\f\v\u2028\u2029]+")
 _ARXIV_AN = re.compile(
@@ -242,9 +244,20 @@ class _Field:
 
     @property
     def value(self) -> str:
-        if self.tag in _MULTILINE or self.tag not in _SINGLE_LINE_TAGS:
-            return "\n".join(self.lines)
-        return _collapsed(" ".join(self.lines))
+        return _value(self.tag, self.lines)
+
+
+def _value(tag: str, lines: list[str]) -> str:
+    if tag not in _SINGLE_LINE_TAGS or tag in _MULTILINE:
+        return "\n".join(lines)
+    if len(lines) == 1:
+        # One stripped line: only runs of layout space inside it change (tabs,
+        # line and paragraph separators are all unprintable).
+        one = lines[0]
+        if "  " not in one and one.isprintable():
+            return one
+        return _collapsed(one)
+    return _collapsed(" ".join(lines))
 
 
 @dataclass(slots=True)
@@ -284,7 +297,10 @@ def _split_records(
     stray_reported = False
     bom = "\ufeff" in text
     tag_line, bare_er = _TAG_LINE.match, _BARE_ER.match
-    for number, line in enumerate(_NEWLINE.split(text), start=first_line):
+    lines = text.split("\n") if "\r" not in text else _NEWLINE.split(text)
+    for number, line in enumerate(lines, start=first_line):
+        if not line:
+            continue  # a blank line changes nothing, in a record or between records
         if bom:
             line = line.lstrip("\ufeff")
         if len(line) > MAX_VALUE:
@@ -295,8 +311,10 @@ def _split_records(
                 start = head.start(2) if head and head.group(2) is not None else 0
                 current.too_long = (number, tag, len(line) - start)
             continue
-        match = tag_line(line)
-        if match:
+        if line[2:6] == "  - " and line[0] in _TAG_FIRST and line[1] in _TAG_SECOND:
+            # The form nearly every line has; what _TAG_LINE makes of it, without a match.
+            tag, value = line[:2], line[6:].strip()
+        elif match := tag_line(line):
             tag, value = match.group(1, 2)
             value = value.strip() if value else ""
         else:
@@ -361,6 +379,13 @@ def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
     return result
 
 
+def _plain(text: str) -> str:
+    """:func:`from_plain`, without its generator for text with nothing to escape."""
+    if "\\" in text or "{" in text or "}" in text or "$" in text:
+        return from_plain(text)
+    return text
+
+
 def _looks_like_wos(text: str) -> bool:
     return text.lstrip("\ufeff \t\r\n").startswith(("FN ", "PT "))
 
@@ -378,20 +403,25 @@ class _Fields:
         for pos, item in enumerate(self.items):
             item.pos = pos
             self.by_tag.setdefault(item.tag, []).append(item)
-        self.values = [item.value for item in self.items]
+        self.values = [_value(item.tag, item.lines) for item in self.items]
         self.used: set[int] = set()
         self.added: list[tuple[int, str, str]] = []  # parts of a field that stay extra
 
     def all(self, *tags: str) -> list[_Field]:
         """The unused fields with one of ``tags``, in document order."""
+        by_tag, used = self.by_tag, self.used
         if len(tags) == 1:  # the common case, and most tags are absent
-            present = self.by_tag.get(tags[0])
+            present = by_tag.get(tags[0])
             if not present:
                 return []
-            return [f for f in present if f.pos not in self.used]
-        found = [f for tag in tags for f in self.by_tag.get(tag, ()) if f.pos not in self.used]
-        if len(tags) > 1:
-            found.sort(key=lambda f: f.pos)
+            return [f for f in present if f.pos not in used]
+        groups = [by_tag[tag] for tag in tags if tag in by_tag]
+        if not groups:
+            return []
+        if len(groups) == 1:  # already in document order
+            return [f for f in groups[0] if f.pos not in used]
+        found = [f for group in groups for f in group if f.pos not in used]
+        found.sort(key=lambda f: f.pos)
         return found
 
     def value(self, item: _Field) -> str:
@@ -414,10 +444,12 @@ class _Fields:
 
     def by_priority(self, *tags: str) -> str:
         """The value of the first of ``tags`` present, in the order given."""
+        by_tag = self.by_tag
         for tag in tags:
-            value = self.first(tag)
-            if value:
-                return value
+            if tag in by_tag:
+                value = self.first(tag)
+                if value:
+                    return value
         return ""
 
     def extra(self) -> dict[str, list[str]]:
@@ -456,10 +488,10 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     rec.issue = fields.first("IS", "CP")
     rec.collection_number = fields.first(_series_number_tag(upper))
     _read_publisher(rec, fields, upper)
-    rec.publisher_place = from_plain(fields.first("CY"))
+    rec.publisher_place = _plain(fields.first("CY"))
     _read_identifiers(rec, fields, upper)
     _read_urls(rec, fields)
-    rec.abstract = from_plain(fields.first("AB", "N2"))
+    rec.abstract = _plain(fields.first("AB", "N2"))
     rec.keywords = [kw for f in fields.all("KW") for kw in fields.use(f).split("\n")]
     notes = []
     for item in fields.all("N1"):
@@ -469,10 +501,10 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
             rec.code_links.append(CodeLink(code.group(1), origin="url"))
         else:
             notes.append(value)
-    rec.note = from_plain("\n".join(notes))
+    rec.note = _plain("\n".join(notes))
     rec.language = fields.first("LA")
-    rec.short_title = from_plain(fields.first("ST"))
-    rec.edition = from_plain(fields.first("ET"))
+    rec.short_title = _plain(fields.first("ST"))
+    rec.edition = _plain(fields.first("ET"))
     rec.affiliations = [fields.use(f) for f in fields.all("AD")]
     rec.extra = fields.extra()
     return rec
@@ -487,9 +519,21 @@ def _read_names(fields: _Fields, *tags: str) -> tuple[list[Name], bool]:
     return [_parse_name(v) for v in values], truncated
 
 
+# "Family, Given Names" of capitalised words (most names in exports): no
+# particle, no suffix, so it splits as parse_plain_name splits it, without
+# the general name parser.
+_SIMPLE_NAME = re.compile(
+    r"([A-Z][^\W\d_]*(?:[-'][A-Z][^\W\d_]*)*), "
+    r"((?:[A-Z][^\W\d_]*\.?(?:-[A-Z][^\W\d_]*\.?)*)(?: [A-Z][^\W\d_]*\.?(?:-[A-Z][^\W\d_]*\.?)*)*)"
+)
+
+
 def _parse_name(text: str) -> Name:
     if "," not in text:
         return Name(literal=text)
+    simple = _SIMPLE_NAME.fullmatch(text)
+    if simple:
+        return Name(family=simple.group(1), given=simple.group(2))
     try:
         return parse_plain_name(text, suffix_last=True)
     except Exception:  # the name splitter is third-party; never lose a record to it
@@ -518,22 +562,20 @@ def _series_number_tag(ty: str) -> str:
 
 
 def _read_titles(rec: Record, fields: _Fields, ty: str) -> None:
-    rec.title = from_plain(fields.first("TI", "T1", "CT"))
+    rec.title = _plain(fields.first("TI", "T1", "CT"))
     if ty in BOOKISH:
-        rec.collection_title = from_plain(fields.by_priority("T2", "T3"))
+        rec.collection_title = _plain(fields.by_priority("T2", "T3"))
         if not rec.title:
-            rec.title = from_plain(fields.first("BT"))
-        rec.container_title = from_plain(fields.by_priority("JF", "JO", "JA", "J1", "J2"))
+            rec.title = _plain(fields.first("BT"))
+        rec.container_title = _plain(fields.by_priority("JF", "JO", "JA", "J1", "J2"))
         return
     if ty in CONFERENCE and fields.all("T2") and fields.all("C3"):
-        rec.event = from_plain(fields.first("T2"))
-        rec.container_title = from_plain(fields.first("C3"))
+        rec.event = _plain(fields.first("T2"))
+        rec.container_title = _plain(fields.first("C3"))
     else:
         # Full titles before abbreviations; JO is in practice often abbreviated.
-        rec.container_title = from_plain(
-            fields.by_priority("T2", "JF", "BT", "JO", "JA", "J1", "J2")
-        )
-    rec.collection_title = from_plain(fields.first("T3"))
+        rec.container_title = _plain(fields.by_priority("T2", "JF", "BT", "JO", "JA", "J1", "J2"))
+    rec.collection_title = _plain(fields.first("T3"))
 
 
 # --------------------------------------------------------------------------
@@ -547,6 +589,11 @@ def parse_date(text: str) -> PartialDate | None:
     text is not a RIS date at all.
     """
     value = text.strip()
+    if len(value) == 4 and value.isdigit() and value.isascii():  # "2020", the common case
+        if value == "0000":
+            return None
+        year_only = PartialDate(int(value), None, None, season="")
+        return year_only if is_valid(year_only) else PartialDate(literal=value)
     iso = _ISO_DATE.match(value)
     if iso:
         parts = [iso.group(1), iso.group(2), iso.group(3) or "", ""]
@@ -668,8 +715,8 @@ def _read_pages(rec: Record, fields: _Fields) -> None:
 
 
 def _read_publisher(rec: Record, fields: _Fields, ty: str) -> None:
-    first = from_plain(fields.first("PB"))
-    second = from_plain(fields.first("PB"))
+    first = _plain(fields.first("PB"))
+    second = _plain(fields.first("PB"))
     if ty in INSTITUTIONAL:
         rec.institution, rec.publisher = first, second
     else:
@@ -694,7 +741,7 @@ def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
                 rec.doi = doi
                 fields.use(item)
         elif not rec.genre:
-            rec.genre = from_plain(fields.use(item))
+            rec.genre = _plain(fields.use(item))
     for item in fields.all("SN"):
         value = fields.value(item)
         if not rec.issn and _ISSN.match(value):
