@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from .changes import NOT_ENRICHED, Change, Outcome, display, label, most_actionable
 from .diagnostics import Diagnostics, UsageError
+from .formats.listing import AMBIGUOUS_CODES, CATEGORIES
 from .http import HttpClient, stats_delta
 from .ids import arxiv_from_record, parse_arxiv
 from .model import CodeLink, Name, Record
@@ -576,7 +577,25 @@ def _merge_primary(m: _Merger, primary: str) -> None:
         m.new.arxiv_primary_class = primary
         m.apply("arxiv_primary_class", ours, primary)
         return
+    if m.old.source is None and _guessed_archive(ours, primary):
+        # A listing's "ST" was read as q-fin.ST, the first archive that has the
+        # abbreviation; arXiv says which archive it is (math.ST).
+        m.new.arxiv_primary_class = primary
+        m.apply("arxiv_primary_class", ours, primary)
+        return
     m.fill("arxiv_primary_class", primary)
+
+
+def _guessed_archive(ours: str, primary: str) -> bool:
+    """Is ``ours`` the listing reader's guess for an abbreviation ``primary`` also has?"""
+    code = ours.rsplit(".", 1)[-1]
+    return (
+        "." in ours
+        and "." in primary
+        and code in AMBIGUOUS_CODES
+        and CATEGORIES.get(code) == ours
+        and primary.rsplit(".", 1)[-1] == code
+    )
 
 
 def _merge_code_links(m: _Merger, entry: ArxivEntry) -> None:

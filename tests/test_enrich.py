@@ -635,3 +635,27 @@ def test_a_title_always_matches_itself(text: str) -> None:
     norm = normalize_title(text)
     assert title_distance(norm, norm) == (0 if norm else None)
     assert normalize_title(norm) == norm
+
+
+def test_a_listing_guess_of_the_archive_is_completed_but_a_chosen_category_is_kept() -> None:
+    """A listing's "ST" is read as q-fin.ST (the first archive with that code);
+    arXiv's math.ST completes the guess. A category the record chose itself
+    (not an ambiguous guess, or from a BibTeX file) is never replaced."""
+    from bibtools.enrich import merge_arxiv
+    from bibtools.formats.listing import AMBIGUOUS_CODES
+    from bibtools.model import Source
+
+    assert "ST" in AMBIGUOUS_CODES and "CL" not in AMBIGUOUS_CODES
+    math = entry(primary_category="math.ST", categories=("math.ST", "stat.TH"))
+    new, changes = merge_arxiv(record(arxiv_primary_class="q-fin.ST"), math, "k")
+    assert new.arxiv_primary_class == "math.ST"
+    assert any(c.field == "arxiv_primary_class" and c.applied for c in changes)
+
+    kept, _ = merge_arxiv(record(arxiv_primary_class="stat.ME"), math, "k")
+    assert kept.arxiv_primary_class == "stat.ME"
+    written = record(
+        arxiv_primary_class="q-fin.ST",
+        source=Source(entry_type="misc", key="k", fields=(), read_as={}),
+    )
+    from_bib, _ = merge_arxiv(written, math, "k")
+    assert from_bib.arxiv_primary_class == "q-fin.ST"

@@ -61,6 +61,11 @@ CATEGORIES: dict[str, str] = {}
 for _archive, _codes in _ARCHIVES:
     for _code in _codes.split():
         CATEGORIES.setdefault(_code, f"{_archive}.{_code}")
+# Abbreviations the reader had to guess an archive for: arXiv's own answer
+# completes such a guess (bibtools.enrich) instead of disagreeing with it.
+AMBIGUOUS_CODES = frozenset(
+    code for code in CATEGORIES if sum(code in codes.split() for _, codes in _ARCHIVES) > 1
+)
 
 _MONTH_ABBR = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 HEADER = re.compile(
