@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..diagnostics import UsageError
-from ..http import HttpClient, HttpError, OfflineMiss
+from ..http import HttpClient
 from .base import Lookup, SourceClient, polite_headers
 
 DEFAULT_API = "https://api.crossref.org"
@@ -192,12 +192,9 @@ class CrossrefClient(SourceClient):
         if not _DOI.match(doi):
             return WorkLookup("not-found", message=f"{doi!r} is not a DOI")
         url = f"{self.api_url}/works/{quote(doi, safe='/:;()')}"
-        try:
-            reply = self.http.get(url, headers=self._headers())
-        except OfflineMiss:
-            return WorkLookup("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return WorkLookup("failed", message=str(exc))
+        reply = self.fetch(url, headers=self._headers())
+        if isinstance(reply, Lookup):
+            return WorkLookup(reply.status, message=reply.message)
         if reply.status in (404, 410):
             return WorkLookup("not-found", message=f"Crossref does not know {doi}")
         if not reply.ok:
@@ -243,12 +240,9 @@ class CrossrefClient(SourceClient):
             "rows": len(batch),
             "select": ",".join(BATCH_SELECT),
         }
-        try:
-            reply = self.http.get(f"{self.api_url}/works", params=params, headers=self._headers())
-        except OfflineMiss:
-            return {d: WorkLookup("offline", message="not in the cache (offline)") for d in batch}
-        except HttpError as exc:
-            return {d: WorkLookup("failed", message=str(exc)) for d in batch}
+        reply = self.fetch(f"{self.api_url}/works", params=params, headers=self._headers())
+        if isinstance(reply, Lookup):
+            return {d: WorkLookup(reply.status, message=reply.message) for d in batch}
         message = _message(reply.content) if reply.ok else None
         items = message.get("items") if isinstance(message, dict) else None
         if not isinstance(items, list):
@@ -293,12 +287,9 @@ class CrossrefClient(SourceClient):
         if not query.strip():
             return WorkSearch("not-found", message="nothing to search for")
         params = {"query.bibliographic": query, "rows": self.rows, "select": ",".join(SELECT)}
-        try:
-            reply = self.http.get(f"{self.api_url}/works", params=params, headers=self._headers())
-        except OfflineMiss:
-            return WorkSearch("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return WorkSearch("failed", message=str(exc))
+        reply = self.fetch(f"{self.api_url}/works", params=params, headers=self._headers())
+        if isinstance(reply, Lookup):
+            return WorkSearch(reply.status, message=reply.message)
         if not reply.ok:
             return WorkSearch("failed", message=f"{self.host}: HTTP {reply.status}")
         message = _message(reply.content)

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, ParseError
 
-from ..http import HttpClient, HttpError, OfflineMiss
+from ..http import HttpClient
 from .base import Lookup, SourceClient, as_int
 
 DEFAULT_API = "https://dblp.org"
@@ -140,12 +140,9 @@ class DblpClient(SourceClient):
         if not query.strip():
             return DblpSearch("not-found", message="nothing to search for")
         params = {"q": query, "format": "json", "h": self.hits, "c": 0}
-        try:
-            reply = self.http.get(self.search_url, params=params)
-        except OfflineMiss:
-            return DblpSearch("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return DblpSearch("failed", message=str(exc))
+        reply = self.fetch(self.search_url, params=params)
+        if isinstance(reply, Lookup):
+            return DblpSearch(reply.status, message=reply.message)
         if not reply.ok:
             return DblpSearch("failed", message=f"{self.host}: HTTP {reply.status}")
         parsed = parse_search(reply.content)
@@ -174,12 +171,9 @@ class DblpClient(SourceClient):
         if not _KEY.match(key) or ".." in key:
             return DblpRecord("not-found", message=f"{key!r} is not a DBLP key")
         url = f"{self.api_url}/rec/{quote(key, safe='/')}.xml"
-        try:
-            reply = self.http.get(url)
-        except OfflineMiss:
-            return DblpRecord("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return DblpRecord("failed", message=str(exc))
+        reply = self.fetch(url)
+        if isinstance(reply, Lookup):
+            return DblpRecord(reply.status, message=reply.message)
         if reply.status in (404, 410):
             return DblpRecord("not-found", message=f"DBLP has no record {key}")
         if not reply.ok:

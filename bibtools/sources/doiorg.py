@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..http import HttpClient, HttpError, OfflineMiss, host_of
+from ..http import HttpClient, host_of
 from ..ids import DOI_SHAPE
 from .base import Lookup, SourceClient, json_or_none, one_line
 
@@ -78,12 +78,9 @@ class DoiOrgClient(SourceClient):
         if not DOI_SHAPE.match(doi):
             return Lookup("not-found", message=f"{doi!r} is not a DOI")
         url = f"{self.resolver}/{quote(doi, safe='/:;()')}"
-        try:
-            reply = self.http.get(url, headers={"Accept": CSL_JSON})
-        except OfflineMiss:
-            return Lookup("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return Lookup("failed", message=str(exc))
+        reply = self.fetch(url, headers={"Accept": CSL_JSON})
+        if isinstance(reply, Lookup):
+            return reply
         if reply.status in (404, 410):
             if host_of(reply.url) not in ("", self.host):
                 return Lookup("failed", message=f"{host_of(reply.url)}: HTTP {reply.status}")

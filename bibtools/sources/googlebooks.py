@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
 from .base import Lookup, SourceClient, as_int, csl_name, json_or_none, one_line
 
@@ -43,12 +42,9 @@ class GoogleBooksClient(SourceClient):
         return {isbn: self.lookup_one(isbn) for isbn in dict.fromkeys(isbns)}
 
     def lookup_one(self, isbn: str) -> Lookup[dict[str, Any]]:
-        try:
-            reply = self.http.get(f"{self.api_url}/books/v1/volumes", params={"q": f"isbn:{isbn}"})
-        except OfflineMiss:
-            return Lookup("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return Lookup("failed", message=str(exc))
+        reply = self.fetch(f"{self.api_url}/books/v1/volumes", params={"q": f"isbn:{isbn}"})
+        if isinstance(reply, Lookup):
+            return reply
         doc = json_or_none(reply.content) if reply.ok else None
         if not isinstance(doc, dict):
             if reply.ok:

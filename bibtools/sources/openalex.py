@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..http import HttpClient, HttpError, OfflineMiss
+from ..http import HttpClient
 from .base import (
     Lookup,
     SourceClient,
@@ -99,12 +99,9 @@ class OpenAlexClient(SourceClient):
         return polite_headers(self.http.user_agent, self._contact)
 
     def _list(self, params: dict[str, Any]) -> Lookup[list[OpenAlexWork]]:
-        try:
-            reply = self.http.get(f"{self.api_url}/works", params=params, headers=self._headers())
-        except OfflineMiss:
-            return Lookup("offline", message="not in the cache (offline)")
-        except HttpError as exc:
-            return Lookup("failed", message=str(exc))
+        reply = self.fetch(f"{self.api_url}/works", params=params, headers=self._headers())
+        if isinstance(reply, Lookup):
+            return reply
         if not reply.ok:
             return Lookup("failed", message=f"{self.host}: HTTP {reply.status}")
         doc = json_or_none(reply.content)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_free_date
 from .base import Lookup, SourceClient, csl_name, json_or_none, one_line
 
@@ -50,15 +49,9 @@ class OpenLibraryClient(SourceClient):
                 "format": "json",
                 "jscmd": "data",
             }
-            try:
-                reply = self.http.get(f"{self.api_url}/api/books", params=params)
-            except OfflineMiss:
-                results.update(
-                    {i: Lookup("offline", message="not in the cache (offline)") for i in batch}
-                )
-                continue
-            except HttpError as exc:
-                results.update({i: Lookup("failed", message=str(exc)) for i in batch})
+            reply = self.fetch(f"{self.api_url}/api/books", params=params)
+            if isinstance(reply, Lookup):
+                results.update({i: Lookup(reply.status, message=reply.message) for i in batch})
                 continue
             doc = json_or_none(reply.content) if reply.ok else None
             if not isinstance(doc, dict):

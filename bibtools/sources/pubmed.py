@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-from ..http import HttpError, OfflineMiss
 from ..text.dates import parse_month
 from .base import Lookup, SourceClient, one_line
 
@@ -60,15 +59,9 @@ class PubMedClient(SourceClient):
                 "retmode": "xml",
                 "tool": "bibtools",
             }
-            try:
-                reply = self.http.get(f"{self.api_url}/efetch.fcgi", params=params)
-            except OfflineMiss:
-                results.update(
-                    {p: Lookup("offline", message="not in the cache (offline)") for p in batch}
-                )
-                continue
-            except HttpError as exc:
-                results.update({p: Lookup("failed", message=str(exc)) for p in batch})
+            reply = self.fetch(f"{self.api_url}/efetch.fcgi", params=params)
+            if isinstance(reply, Lookup):
+                results.update({p: Lookup(reply.status, message=reply.message) for p in batch})
                 continue
             articles = parse_articles(reply.content) if reply.ok else None
             if articles is None:
