@@ -478,19 +478,13 @@ def site_files(
     emit: Emit = _ignore,
 ) -> list[str]:
     """Write a site generator's files (:mod:`bibtools.sites`) under ``output_dir``."""
-    from .files import same_file
+    from .files import guard_outputs
     from .sites import export
 
     made = export(records, site, bib_text)
     emit_all(emit, made.diagnostics)
     paths = [os.path.join(output_dir, *f.path.split("/")) for f in made.files]
-    if not force:
-        for path in paths:
-            for source in inputs:
-                if source != "-" and same_file(path, source):
-                    raise UsageError(
-                        f"{path}: is also an input; refusing to overwrite it (use --force)"
-                    )
+    guard_outputs(paths, inputs, force)
     for path, f in zip(paths, made.files, strict=True):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_atomic(path, f.text)

@@ -9,11 +9,11 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from .diagnostics import BibtoolsError, InputError
+from .diagnostics import BibtoolsError, InputError, UsageError
 from .limits import MAX_INPUT_ENV, describe_size, max_input
 
 
@@ -308,3 +308,28 @@ def _replace(target: Path, text: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def guard_outputs(
+    outputs: Sequence[str | None],
+    inputs: Sequence[str | None],
+    force: bool = False,
+    hint: str = " (use --force)",
+) -> None:
+    """Every file a command writes passes here before anything is read or written.
+
+    An output that is also an input is refused unless ``force`` (--force);
+    two outputs that are one file are always refused (one would overwrite
+    the other).  Files are compared after resolving links, and by inode.
+    """
+    wanted = [o for o in outputs if o and o != "-"]
+    for i, out in enumerate(wanted):
+        for other in wanted[:i]:
+            if same_file(out, other):
+                both = out if out == other else f"{other} and {out}"
+                raise UsageError(f"{both}: one file for two outputs; one would replace the other")
+        if force:
+            continue
+        for path in inputs:
+            if path and path != "-" and same_file(out, path):
+                raise UsageError(f"{out}: is also an input; refusing to overwrite it{hint}")

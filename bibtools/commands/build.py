@@ -10,10 +10,10 @@ from importlib.resources import as_file, files
 import click
 
 from .. import app
+from ..files import guard_outputs
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    guard_outputs,
     network_options,
     progress_bar,
     read_options,

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import click
 
 from ..app import Message, Network, Note, Progress, Shown
-from ..diagnostics import Diagnostic, Level, UsageError
-from ..files import OutputError, same_file
+from ..diagnostics import Diagnostic, Level
+from ..files import OutputError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,31 +100,6 @@ def progress_bar(quiet: bool) -> tuple[Progress | None, Callable[[], None]]:
 
 # --------------------------------------------------------------------------
 # Outputs
-
-
-def guard_outputs(
-    outputs: Sequence[str | None],
-    inputs: Sequence[str | None],
-    force: bool = False,
-    hint: str = " (use --force)",
-) -> None:
-    """Every file a command writes passes here before anything is read or written.
-
-    An output that is also an input is refused unless ``force`` (--force);
-    two outputs that are one file are always refused (one would overwrite
-    the other).  Files are compared after resolving links, and by inode.
-    """
-    wanted = [o for o in outputs if o and o != "-"]
-    for i, out in enumerate(wanted):
-        for other in wanted[:i]:
-            if same_file(out, other):
-                both = out if out == other else f"{other} and {out}"
-                raise UsageError(f"{both}: one file for two outputs; one would replace the other")
-        if force:
-            continue
-        for path in inputs:
-            if path and path != "-" and same_file(out, path):
-                raise UsageError(f"{out}: is also an input; refusing to overwrite it{hint}")
 
 
 # --------------------------------------------------------------------------

@@ -8,11 +8,11 @@ import sys
 import click
 
 from .. import app
+from ..files import guard_outputs
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     flush_stdout,
-    guard_outputs,
     output_options,
     read_options,
     shower,

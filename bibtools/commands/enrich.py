@@ -10,11 +10,11 @@ from typing import Any
 import click
 
 from .. import app
+from ..files import guard_outputs
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     flush_stdout,
-    guard_outputs,
     network_options,
     output_options,
     progress_bar,

@@ -8,15 +8,8 @@ import sys
 import click
 
 from .. import app
-from ..files import write_atomic
-from .common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    flush_stdout,
-    guard_outputs,
-    read_options,
-    shower,
-)
+from ..files import guard_outputs, write_atomic
+from .common import EXIT_OK, EXIT_PROBLEMS, flush_stdout, read_options, shower
 
 
 @click.command(name="format")

@@ -9,14 +9,13 @@ import click
 
 from .. import app
 from ..diagnostics import UsageError
-from ..files import write_atomic
+from ..files import guard_outputs, write_atomic
 from ..links import DEFAULT_FAIL_ON, exit_status, parse_fail_on, render_json, render_markdown
 from ..text.keys import assign_keys
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     flush_stdout,
-    guard_outputs,
     network_options,
     progress_bar,
     read_options,

@@ -10,12 +10,11 @@ import click
 from .. import app
 from ..dedupe import describe
 from ..dedupe import merge as merge_records
-from ..files import write_atomic
+from ..files import guard_outputs, write_atomic
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     flush_stdout,
-    guard_outputs,
     output_options,
     read_options,
     report,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from ..diagnostics import InputError
-from ..files import read_input
+from ..files import guard_outputs, read_input
 from ..rekey import load_key_map, rekey_file
-from .common import guard_outputs
 
 
 @click.command(name="rekey")

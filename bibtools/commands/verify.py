@@ -9,10 +9,10 @@ import click
 from ..app import Network
 from ..app import verify as verify_records
 from ..diagnostics import UsageError
-from ..files import write_atomic
+from ..files import guard_outputs, write_atomic
 from ..verify import exit_status
 from ..verify_report import render, render_table, verdict_lines
-from .common import EXIT_OK, EXIT_PROBLEMS, flush_stdout, guard_outputs, network_options, shower
+from .common import EXIT_OK, EXIT_PROBLEMS, flush_stdout, network_options, shower
 
 SOURCE_NAMES = ("crossref", "openalex", "doi.org", "arxiv")
 
