@@ -59,7 +59,6 @@ class DoiOrgClient(SourceClient):
 
     def __init__(self, http: HttpClient, *, resolver: str | None = None, **kwargs: Any) -> None:
         super().__init__(http, api_url=resolver, **kwargs)
-        self.resolver = self.api_url
 
     def lookup(
         self, dois: Iterable[str], progress: ProgressFn | None = None
@@ -77,7 +76,7 @@ class DoiOrgClient(SourceClient):
         doi = doi.strip()
         if not DOI_SHAPE.match(doi):
             return Lookup("not-found", message=f"{doi!r} is not a DOI")
-        url = f"{self.resolver}/{quote(doi, safe='/:;()')}"
+        url = f"{self.api_url}/{quote(doi, safe='/:;()')}"
         reply = self.fetch(url, headers={"Accept": CSL_JSON})
         if isinstance(reply, Lookup):
             return reply
