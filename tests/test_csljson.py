@@ -1491,3 +1491,29 @@ def test_truncated_lists_in_every_convention():
     (out,) = assert_valid(write([person]))
     assert out["custom"] == {"authors-truncated": False}
     assert read(write([person])).records == [person]
+
+
+# --------------------------------------------------------------------------
+# The item encoder (orjson, with json's spelling of floats) writes json's bytes
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()  # lone surrogates included: orjson refuses them, _dump writes them
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text(), _json_values, max_size=6))
+@example({"id": 1e16, "n": [1e-05, 0.1, -0.0, 2**64], "s": "\x7f\u2028\x00\ud800"})
+def test_item_json_writes_what_json_writes(item: dict[str, Any]) -> None:
+    item = csljson._jsonable(item)  # as the writer passes every foreign value
+    expected = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    assert csljson._item_json(item) == expected
