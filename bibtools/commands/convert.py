@@ -24,7 +24,11 @@ from .common import (
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @output_options(": bibtex, ris, csljson [default: from -o].")
 @click.option("--strict", is_flag=True, help="Write nothing if any record is bad.")
-@click.option("--dedupe", is_flag=True, help="Merge duplicate entries (see merge).")
+@click.option(
+    "--dedupe",
+    is_flag=True,
+    help="Merge duplicate entries (see merge); reads every input into memory.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Show errors only, no warnings.")
 @click.option(
     "-j",

@@ -104,7 +104,8 @@ def format_command(
     the style unless --engine bibtex asks for the bibtex program; the
     style's warnings are reported for each entry. (pybtex's Python versions
     of the classic styles remain as pybtex-plain, pybtex-unsrt, pybtex-alpha
-    and pybtex-unsrtalpha.)
+    and pybtex-unsrtalpha.)  Every input is read into memory: sorting and
+    disambiguation need every record.
 
     Acronyms protected in titles stay as written, names given with
     --highlight are set in bold in whatever form the style prints them,

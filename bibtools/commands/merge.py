@@ -69,7 +69,8 @@ def merge(
     @preamble and @comment blocks are written once.  --key-map records every
     key that went away, for `bibtools rekey`; a key that named different
     entries in two inputs is renamed in the second and mapped for it only.
-    Merging a file with a copy of itself changes nothing.
+    Merging a file with a copy of itself changes nothing.  Every input is
+    read into memory: duplicates may stand anywhere.
 
     \b
     Examples:
