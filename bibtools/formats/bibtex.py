@@ -280,6 +280,29 @@ class Expansion:
     used: int = 0
 
 
+def _plain_braced(raw: str) -> bool:
+    """Whether ``raw`` is one ``{...}`` group and no more, within the length limit.
+
+    :func:`evaluate` returns such a value without its braces; most fields of
+    a file are written so.  A ``#`` inside the braces (a URL's fragment, ``\\#``)
+    is no concatenation: that needs a ``#`` outside every brace.
+    """
+    if not (raw[:1] == "{" and raw[-1:] == "}" and len(raw) - 2 <= MAX_VALUE):
+        return False
+    if "#" not in raw:
+        return True
+    # _split_concat counts every brace (also after a backslash), so the depth
+    # at a "#" is the braces opened before it minus those closed.
+    depth, last = 0, 0
+    at = raw.find("#")
+    while at >= 0:
+        depth += raw.count("{", last, at) - raw.count("}", last, at)
+        if depth <= 0:
+            return False
+        last, at = at, raw.find("#", at + 1)
+    return True
+
+
 def evaluate(
     raw: str, macros: dict[str, str], undefined: list[str], expansion: Expansion | None = None
 ) -> str:
@@ -289,6 +312,8 @@ def evaluate(
     used in ``expansion``'s file pass :data:`MAX_EXPANSION` in all.
     """
     raw = raw.strip()
+    if _plain_braced(raw):
+        return raw[1:-1]
     if raw.startswith("{") and raw.endswith("}") and "#" not in raw:
         if len(raw) - 2 > MAX_VALUE:
             raise _too_long(len(raw) - 2)
@@ -452,6 +477,15 @@ def _read_code_meta(rec: Record, values: dict[str, str], extra: dict[str, str]) 
     link.pushed = values.get("code_pushed", "").strip()
 
 
+# Every field name a branch of entry_to_record's loop takes; any other lands in extra.
+_MAPPED = frozenset(
+    [*_MARKUP, *_VERBATIM, *_CODE_META]
+    + "author editor journal journaltitle booktitle number issue pages school institution type "
+    "doi url keywords urldate crossref code affiliations affiliation location year date month "
+    "day eprint archiveprefix eprinttype primaryclass eprintclass".split()
+)
+
+
 def entry_to_record(
     entry_type: str,
     key: str,
@@ -485,7 +519,9 @@ def entry_to_record(
             continue
         values[name] = value
     for name, value in values.items():
-        if name in _MARKUP:
+        if name not in _MAPPED:
+            extra[name] = value  # most fields of a large file: no need to try every branch
+        elif name in _MARKUP:
             if getattr(rec, _MARKUP[name]):  # address and location both given
                 extra[name] = value
             else:
@@ -944,13 +980,17 @@ def _read_entry(
     fields = []
     try:
         for key, raw, field_line in entry.fields:
-            if _MISSING_COMMA.search(raw):
+            # (the pattern needs a line break and an "=": most values have neither)
+            if "\n" in raw and "=" in raw and _MISSING_COMMA.search(raw):
                 diags.warn(
                     source,
                     field_line,
                     f"field {key!r} runs into the next field: a comma is missing after its value",
                     entry.key,
                 )
+            if _plain_braced(raw):
+                fields.append((key, raw[1:-1]))  # what evaluate returns for it
+                continue
             undefined: list[str] = []
             fields.append((key, evaluate(raw, macros, undefined, expansion)))
             for name in undefined:
@@ -968,13 +1008,18 @@ def _read_entry(
         return None
     # A field given twice: bibtex and biber print the first, bibtexparser and
     # pybtex refuse the entry; the reader warned, the second is not written.
-    seen: set[str] = set()
-    raw_fields = tuple(
-        (name, raw)
-        for name, raw, _ in entry.fields
-        if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
-    )
-    biblatex = any(name.lower() in _BIBLATEX_FIELDS for name, _ in raw_fields)
+    lowered = [name.lower() for name, _, _ in entry.fields]
+    seen = set(lowered)
+    if len(seen) == len(lowered):  # the common case: no field given twice
+        raw_fields = tuple([(name, raw) for name, raw, _ in entry.fields])
+    else:
+        seen = set()
+        raw_fields = tuple(
+            (name, raw)
+            for name, raw, _ in entry.fields
+            if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
+        )
+    biblatex = not _BIBLATEX_FIELDS.isdisjoint(seen)
     rec.source = Source(
         entry.entry_type,
         entry.key,

@@ -95,6 +95,9 @@ LOGOS = {
     "TeXLive": "TeX Live",
 }
 
+# The characters the decoder and the renderer act on: text between them is copied.
+_DECODE_MARK = re.compile(r"[\\{}$~\-`']")
+_RENDER_MARK = re.compile(r"[\\{}$]")
 _ENDS_WITH_WORD = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
 _NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
 # Not \s: a non-breaking space (from ~) is content, not layout.
@@ -225,9 +228,8 @@ class _Decoder:
                 out.append("\\}")
                 self.i += 1
             else:
-                j = self.i + 1
-                while j < self.n and s[j] not in "\\{}$~-`'":
-                    j += 1
+                m = _DECODE_MARK.search(s, self.i + 1)
+                j = m.start() if m else self.n
                 out.append(s[self.i : j])
                 self.i = j
         return "".join(out)
@@ -413,14 +415,17 @@ def _is_special_char(raw: str, decoded: str) -> bool:
 
 def _balanced(text: str) -> bool:
     depth = 0
-    for ch in text:
-        if ch == "{":
+    for brace in _BRACES.findall(text):  # only the braces, not every character
+        if brace == "{":
             depth += 1
-        elif ch == "}":
+        else:
             depth -= 1
             if depth < 0:
                 return False
     return depth == 0
+
+
+_BRACES = re.compile(r"[{}]")
 
 
 def from_latex(text: str) -> str:
@@ -875,9 +880,8 @@ def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool =
                 out.append("$")
                 i += 1
         else:
-            j = i + 1
-            while j < n and markup[j] not in "\\{}$":
-                j += 1
+            m = _RENDER_MARK.search(markup, i + 1)
+            j = m.start() if m else n
             out.append(markup[i:j])
             i = j
     out.extend(reversed(stack))
