@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict, deque
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -314,6 +314,13 @@ def evaluate(
     raw = raw.strip()
     if _plain_braced(raw):
         return raw[1:-1]
+    return _evaluate(raw, macros, undefined, expansion)
+
+
+def _evaluate(
+    raw: str, macros: dict[str, str], undefined: list[str], expansion: Expansion | None
+) -> str:
+    """:func:`evaluate` of a stripped value, without the fast path."""
     if raw.startswith("{") and raw.endswith("}") and "#" not in raw:
         if len(raw) - 2 > MAX_VALUE:
             raise _too_long(len(raw) - 2)
@@ -479,11 +486,12 @@ def _read_code_meta(rec: Record, values: dict[str, str], extra: dict[str, str]) 
 
 # Every field name a branch of entry_to_record's loop takes; any other lands in extra.
 _MAPPED = frozenset(
-    [*_MARKUP, *_VERBATIM, *_CODE_META]
-    + "author editor journal journaltitle booktitle number issue pages school institution type "
-    "doi url keywords urldate crossref code affiliations affiliation location year date month "
-    "day eprint archiveprefix eprinttype primaryclass eprintclass".split()
-)
+    (
+        "author editor journal journaltitle booktitle number issue pages school institution type "
+        "doi url keywords urldate crossref code affiliations affiliation location year date month "
+        "day eprint archiveprefix eprinttype primaryclass eprintclass"
+    ).split()
+).union(_MARKUP, _VERBATIM, _CODE_META)
 
 
 def entry_to_record(
@@ -703,6 +711,31 @@ _COMMA_NEXT = re.compile(r"\s*,")
 _SPLITTER_KEY = re.compile(r"[^{}\",=@\\]*")
 
 
+def _odd_starts(text: str) -> Iterator[re.Match[str]]:
+    """``_ODD_START.finditer(text)``, trying only where an ``@`` is.
+
+    Every match begins at a line start followed by blanks and its ``@``, or
+    at an ``@``; the regex itself has no literal first character to search
+    for and would be tried at every position of the text.
+    """
+    match = _ODD_START.match
+    end = 0  # where the last match ended: matches do not overlap
+    at = text.find("@")
+    while at >= 0:
+        m = None
+        start = text.rfind("\n", 0, at) + 1
+        if start >= end and (start == at or not text[start:at].strip(" \t")):
+            m = match(text, start)  # both alternatives, as finditer tries them there
+        if m is None and start != at:
+            m = match(text, at)  # "^" cannot match here: the "@" alternative only
+        if m is not None:
+            yield m
+            end = m.end()
+            at = text.find("@", max(end, at + 1))
+        else:
+            at = text.find("@", at + 1)
+
+
 def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     """``text`` with such block starts in the splitter's form, and (type, key) by line.
 
@@ -716,7 +749,7 @@ def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     found: dict[int, tuple[str, str]] = {}
     pieces: list[str] = []
     last = 0
-    for m in _ODD_START.finditer(text):
+    for m in _odd_starts(text):
         head, etype, space, brace, pad, key = m.groups()
         if (
             etype.isidentifier()

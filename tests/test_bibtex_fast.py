@@ -1,0 +1,107 @@
+"""The BibTeX reader's fast paths (issue 18) give what the general paths give."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bibtools.diagnostics import Diagnostics
+from bibtools.formats import bibtex
+from bibtools.text import markup
+
+# Text made of what the patterns and the brace counting look at.
+_MARKS = st.text(alphabet=st.sampled_from('{}#"\\ a1\n'), max_size=24)
+
+
+@settings(max_examples=500)
+@given(_MARKS)
+def test_a_plain_braced_value_evaluates_to_its_inside(raw: str) -> None:
+    raw = raw.strip()
+    if bibtex._plain_braced(raw):
+        undefined: list[str] = []
+        assert bibtex._evaluate(raw, {}, undefined, bibtex.Expansion()) == raw[1:-1]
+        assert undefined == []
+
+
+def test_the_fast_path_takes_braced_values_with_a_hash_inside() -> None:
+    assert bibtex._plain_braced("{https://x.org/#frag}")
+    assert bibtex._plain_braced(r"{a \# b}")
+    assert not bibtex._plain_braced("{a} # {b}")
+    assert not bibtex._plain_braced("{a}b} # {c}")
+    assert not bibtex._plain_braced('"a"')
+
+
+_STARTS = st.lists(
+    st.sampled_from(["@", "\n", " ", "\t", "a", "b-c", "{", "(", ",", "}", "=", '"', "@misc"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=1000)
+@given(_STARTS)
+def test_odd_starts_are_the_regex_matches(text: str) -> None:
+    def spans(matches):
+        return [(m.start(), m.end(), m.groups()) for m in matches]
+
+    assert spans(bibtex._odd_starts(text)) == spans(bibtex._ODD_START.finditer(text))
+
+
+class _Everything:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+# Written out (not only taken from _MAPPED) so that a name missing there is tried.
+_NAMES = sorted(
+    bibtex._MAPPED.union(
+        "title author editor journal booktitle number issue pages school institution type doi url "
+        "keywords urldate crossref code affiliation location year date month day eprint "
+        "archiveprefix primaryclass code_stars address publisher note volume isbn".split(),
+        ["bibdate", "Title", "ISSUE", "foo", "acknowledgement"],
+    )
+)
+_VALUES = st.sampled_from(
+    ["", "2020", "x", "{A} and B", "arXiv", "1--2", r"\url{http://a.b}", "Smith, J.", "jan", "10"]
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    etype=st.sampled_from(["article", "book", "inproceedings", "misc", "phdthesis", "odd"]),
+    fields=st.lists(st.tuples(st.sampled_from(_NAMES), _VALUES), max_size=8),
+)
+def test_unmapped_fields_skip_the_branches_with_the_same_record(
+    etype: str, fields: list[tuple[str, str]]
+) -> None:
+    fast_diags, general_diags = Diagnostics(), Diagnostics()
+    fast = bibtex.entry_to_record(etype, "k", fields, "t.bib", 1, fast_diags)
+    mapped = bibtex._MAPPED
+    bibtex._MAPPED = _Everything()  # type: ignore[assignment]
+    try:
+        general = bibtex.entry_to_record(etype, "k", fields, "t.bib", 1, general_diags)
+    finally:
+        bibtex._MAPPED = mapped
+    assert fast == general
+    assert list(fast_diags) == list(general_diags)
+
+
+def test_every_field_the_mapping_names_is_mapped() -> None:
+    import inspect
+
+    source = inspect.getsource(bibtex.entry_to_record)
+    loop = source[source.index("for name, value in values.items()") : source.index("# BibLaTeX's")]
+    named = set(re.findall(r'name == "(\w+)"', loop))
+    for group in re.findall(r"name in \(([^)]*)\)", loop):
+        named |= set(re.findall(r'"(\w+)"', group))
+    assert named <= bibtex._MAPPED
+
+
+@given(st.text(alphabet=st.sampled_from("{}a\\"), max_size=20))
+def test_balanced_counts_braces_as_the_character_loop_does(text: str) -> None:
+    depth, ok = 0, True
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        ok = ok and depth >= 0
+    assert markup._balanced(text) == (ok and depth == 0)
