@@ -105,3 +105,38 @@ def test_balanced_counts_braces_as_the_character_loop_does(text: str) -> None:
         depth += (ch == "{") - (ch == "}")
         ok = ok and depth >= 0
     assert markup._balanced(text) == (ok and depth == 0)
+
+
+def test_a_name_copy_has_every_field_and_its_own_extra() -> None:
+    from dataclasses import fields, replace
+
+    from bibtools.model import Name
+    from bibtools.text.names import _copy
+
+    name = Name(**{f.name: f"v{i}" for i, f in enumerate(fields(Name)) if f.name != "extra"})
+    name.extra["x"] = 1
+    copy = _copy(name)
+    assert copy == replace(name, extra=dict(name.extra))
+    assert copy is not name and copy.extra is not name.extra
+
+
+_NAME_LISTS = st.lists(
+    st.sampled_from(
+        ["Smith, J.", "Jane Doe", "{ACME Corp}", "van Gogh, V.", "others", "", " ", r"M{\"u}ller"]
+    ),
+    max_size=4,
+).map(" and ".join)
+
+
+@given(_NAME_LISTS)
+def test_a_cached_name_list_is_the_parsed_one_and_not_shared(value: str) -> None:
+    from bibtools.text import names
+
+    parsed = names._parse_names(value)
+    first, truncated = names.parse_bibtex_names(value)
+    assert (tuple(first), truncated) == parsed
+    for name in first:
+        name.family += "changed"
+        name.extra["x"] = 1
+    again, _ = names.parse_bibtex_names(value)
+    assert (tuple(again), truncated) == parsed
