@@ -140,3 +140,9 @@ def test_a_cached_name_list_is_the_parsed_one_and_not_shared(value: str) -> None
         name.extra["x"] = 1
     again, _ = names.parse_bibtex_names(value)
     assert (tuple(again), truncated) == parsed
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(["%", "\n", " ", "\t", "a", "%%", "\r"]), max_size=20).map("".join))
+def test_a_percent_line_is_found_where_the_pattern_finds_it(text: str) -> None:
+    assert bibtex._has_percent_line(text) == (bibtex._PERCENT_LINE.search(text) is not None)

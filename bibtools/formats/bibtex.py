@@ -814,9 +814,28 @@ def _complete_value(value: str) -> bool:
     )
 
 
+def _has_percent_line(text: str) -> bool:
+    """Whether ``_PERCENT_LINE`` matches somewhere in ``text``.
+
+    The pattern has no literal first character: a search tries it at every
+    position of the text, where looking at each "%" is enough.
+    """
+    at = text.find("%")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if not text[start:at].strip(" \t"):
+            return True
+        # A later "%" on this line has the same non-blank text before it.
+        end = text.find("\n", at)
+        if end < 0:
+            return False
+        at = text.find("%", end)
+    return False
+
+
 def _field_comments(text: str) -> tuple[str, list[int]]:
     """``text`` with the ``%`` lines that stand between two fields emptied, and their lines."""
-    if "%" not in text or _PERCENT_LINE.search(text) is None:
+    if not _has_percent_line(text):
         return text, []
     lines = text.split("\n")
     content = [bool(x.strip()) and not x.lstrip().startswith("%") for x in lines]
