@@ -90,7 +90,7 @@ def test_unmapped_fields_skip_the_branches_with_the_same_record(
 def test_every_field_the_mapping_names_is_mapped() -> None:
     import inspect
 
-    source = inspect.getsource(bibtex.entry_to_record)
+    source = inspect.getsource(bibtex._values_to_record)
     loop = source[source.index("for name, value in values.items()") : source.index("# BibLaTeX's")]
     named = set(re.findall(r'name == "(\w+)"', loop))
     for group in re.findall(r"name in \(([^)]*)\)", loop):
@@ -146,3 +146,20 @@ def test_a_cached_name_list_is_the_parsed_one_and_not_shared(value: str) -> None
 @given(st.lists(st.sampled_from(["%", "\n", " ", "\t", "a", "%%", "\r"]), max_size=20).map("".join))
 def test_a_percent_line_is_found_where_the_pattern_finds_it(text: str) -> None:
     assert bibtex._has_percent_line(text) == (bibtex._PERCENT_LINE.search(text) is not None)
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from("0123456789-\u2013 ~{}\\a"), max_size=12))
+def test_pages_and_years_take_the_general_paths_result(value: str) -> None:
+    general_pages = bibtex._PAGE_DASH.sub("-", bibtex.plain_value(value))
+    assert bibtex.normalise_pages(value) == general_pages
+    if value.isdigit() and value.isascii() and len(value) <= 4:
+        assert bibtex._parse_year(value) == bibtex._parse_any_year(value)
+
+
+@given(st.text(alphabet=st.sampled_from("ab \\{}$<"), max_size=10))
+def test_markup_without_marks_is_returned_as_it_is(text: str) -> None:
+    if not any(ch in text for ch in "\\{}$"):
+        assert markup.to_plain(text) == text and markup.to_csl(text) == text
+    else:
+        assert markup._RENDER_MARK.search(text)

@@ -208,7 +208,13 @@ def plain_value(value: str) -> str:
 
 
 def normalise_pages(value: str) -> str:
+    m = _DIGIT_PAGES.fullmatch(value)
+    if m:  # "191--195": what the general path gives, directly
+        return f"{m.group(1)}-{m.group(2)}"
     return _PAGE_DASH.sub("-", plain_value(value))
+
+
+_DIGIT_PAGES = re.compile(r"([0-9]+)-{1,3}([0-9]+)")
 
 
 def normalise_doi(value: str) -> str:
@@ -278,6 +284,9 @@ class Expansion:
     """How much text macros have expanded to so far (one per file, or per run of files)."""
 
     used: int = 0
+
+
+_MAX_BRACED = MAX_VALUE + 2
 
 
 def _plain_braced(raw: str) -> bool:
@@ -369,6 +378,12 @@ _NOOPSORT = re.compile(r"\{?\\noopsort\s*\{[^{}]*\}\}?")
 
 
 def _parse_year(value: str) -> PartialDate:
+    if value.isdigit() and len(value) <= 4 and value.isascii():
+        return PartialDate(int(value))  # "1987": what the general path gives, directly
+    return _parse_any_year(value)
+
+
+def _parse_any_year(value: str) -> PartialDate:
     # {\noopsort{1973b}}1973: a sort key for BibTeX styles, printed as nothing.
     value = collapse_ws(_NOOPSORT.sub("", value))
     if re.fullmatch(r"-?\d{1,4}", value):
@@ -503,6 +518,31 @@ def entry_to_record(
     diags: Diagnostics,
 ) -> Record:
     """Map evaluated BibTeX fields (name, LaTeX value) onto a Record."""
+    values: dict[str, str] = {}
+    for name, value in fields:
+        name = name.lower()
+        if name in values:
+            _warn_twice(diags, source, line, name, key)
+            continue
+        values[name] = value
+    return _values_to_record(entry_type, key, values, source, line, diags)
+
+
+def _warn_twice(diags: Diagnostics, source: str, line: int, name: str, key: str) -> None:
+    diags.warn(
+        source, line, f"field {name!r} given twice; the first value is kept (as by bibtex)", key
+    )
+
+
+def _values_to_record(
+    entry_type: str,
+    key: str,
+    values: dict[str, str],
+    source: str,
+    line: int,
+    diags: Diagnostics,
+) -> Record:
+    """:func:`entry_to_record` of the fields by lower-case name, the first of each."""
     etype = entry_type.lower()
     rec = Record(
         type=TO_CSL.get(etype, "document"),
@@ -514,18 +554,6 @@ def entry_to_record(
     )
     extra: dict[str, str] = {}
     date = PartialDate()
-    values: dict[str, str] = {}
-    for name, value in fields:
-        name = name.lower()
-        if name in values:
-            diags.warn(
-                source,
-                line,
-                f"field {name!r} given twice; the first value is kept (as by bibtex)",
-                key,
-            )
-            continue
-        values[name] = value
     for name, value in values.items():
         if name not in _MAPPED:
             extra[name] = value  # most fields of a large file: no need to try every branch
@@ -623,7 +651,8 @@ def entry_to_record(
             date = parsed
     if date.year is None and "year" in values:
         date = _parse_year(values["year"])
-        if _NOOPSORT.search(values["year"]) and date.year is not None:
+        year = values["year"]
+        if "\\noopsort" in year and _NOOPSORT.search(year) and date.year is not None:
             extra["year"] = values["year"]  # written back as is: it orders the bibliography
         if "month" in values:
             _apply_month(date, values["month"], extra)
@@ -680,7 +709,15 @@ def entry_to_record(
     _read_code_meta(rec, values, extra)
     if rec.title:
         rec.title = _fold(rec.title, _TITLE_PARTS, extra)
-    container_field = next((f for f in ("booktitle", "journaltitle", "journal") if f in values), "")
+    container_field = (
+        "booktitle"
+        if "booktitle" in values
+        else "journaltitle"
+        if "journaltitle" in values
+        else "journal"
+        if "journal" in values
+        else ""
+    )
     if rec.container_title and container_field:
         rec.container_title = _fold(rec.container_title, _CONTAINER_PARTS[container_field], extra)
     elif (
@@ -1029,7 +1066,10 @@ def _read_entry(
     read_as: bool = True,
 ) -> Record | None:
     line = entry.line
-    fields = []
+    # The fields by lower-case name as entry_to_record takes them: the first
+    # of each (the others are still evaluated, for their diagnostics).
+    values: dict[str, str] = {}
+    twice: list[str] = []
     try:
         for key, raw, field_line in entry.fields:
             # (the pattern needs a line break and an "=": most values have neither)
@@ -1040,38 +1080,48 @@ def _read_entry(
                     f"field {key!r} runs into the next field: a comma is missing after its value",
                     entry.key,
                 )
-            if _plain_braced(raw):
-                fields.append((key, raw[1:-1]))  # what evaluate returns for it
-                continue
-            undefined: list[str] = []
-            fields.append((key, evaluate(raw, macros, undefined, expansion)))
-            for name in undefined:
-                if key.lower() != "month":
-                    diags.warn(
-                        source, line, f"field {key!r} uses undefined macro {name!r}", entry.key
-                    )
+            name = key.lower()
+            if (
+                raw[:1] == "{"
+                and raw[-1:] == "}"
+                and len(raw) <= _MAX_BRACED
+                and ("#" not in raw or _plain_braced(raw))
+            ):
+                value = raw[1:-1]  # what evaluate returns for it
+            else:
+                undefined: list[str] = []
+                value = evaluate(raw, macros, undefined, expansion)
+                for macro in undefined:
+                    if name != "month":
+                        diags.warn(
+                            source, line, f"field {key!r} uses undefined macro {macro!r}", entry.key
+                        )
+            if name in values:
+                twice.append(name)
+            else:
+                values[name] = value
     except ValueTooLong as exc:
         diags.error(source, line, f"field {key!r}: {exc}; entry skipped", entry.key)
         return None
+    for name in twice:
+        _warn_twice(diags, source, line, name, entry.key)
     try:
-        rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
+        rec = _values_to_record(entry.entry_type, entry.key, values, source, line, diags)
     except (ValueError, RecursionError) as exc:
         diags.error(source, line, f"cannot read entry: {exc}", entry.key)
         return None
     # A field given twice: bibtex and biber print the first, bibtexparser and
     # pybtex refuse the entry; the reader warned, the second is not written.
-    lowered = [name.lower() for name, _, _ in entry.fields]
-    seen = set(lowered)
-    if len(seen) == len(lowered):  # the common case: no field given twice
+    if not twice:
         raw_fields = tuple([(name, raw) for name, raw, _ in entry.fields])
     else:
-        seen = set()
+        seen: set[str] = set()
         raw_fields = tuple(
             (name, raw)
             for name, raw, _ in entry.fields
             if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
         )
-    biblatex = not _BIBLATEX_FIELDS.isdisjoint(seen)
+    biblatex = not _BIBLATEX_FIELDS.isdisjoint(values)
     rec.source = Source(
         entry.entry_type,
         entry.key,

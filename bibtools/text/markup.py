@@ -909,7 +909,7 @@ def _matching_brace(text: str, start: int) -> int:
 
 def to_plain(markup: str, keep_unknown: bool = False) -> str:
     """Markup as plain Unicode text (RIS, keys, matching, messages)."""
-    if not any(ch in markup for ch in "\\{}$"):
+    if not _RENDER_MARK.search(markup):
         return markup
     return _render(markup, html=False, keep_unknown=keep_unknown)
 
@@ -920,7 +920,7 @@ def to_csl(markup: str, protect: bool = True, keep_unknown: bool = False) -> str
     ``protect=False`` drops case protection: a CSL processor changes the case
     of titles only, and a ``nocase`` span anywhere else is noise.
     """
-    if not any(ch in markup for ch in "\\{}$"):
+    if not _RENDER_MARK.search(markup):
         return markup
     return _render(markup, html=True, keep_unknown=keep_unknown, protect=protect)
 
