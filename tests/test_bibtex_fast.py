@@ -163,3 +163,9 @@ def test_markup_without_marks_is_returned_as_it_is(text: str) -> None:
         assert markup.to_plain(text) == text and markup.to_csl(text) == text
     else:
         assert markup._RENDER_MARK.search(text)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=st.sampled_from(" a\t\n\r\f\v\u00a0\u2028\x1c\x85b"), max_size=12))
+def test_collapse_ws_is_the_pattern_and_strip(text: str) -> None:
+    assert markup.collapse_ws(text) == markup._WS.sub(" ", text).strip()

@@ -375,6 +375,7 @@ def _evaluate(
 
 
 _NOOPSORT = re.compile(r"\{?\\noopsort\s*\{[^{}]*\}\}?")
+_YEAR = re.compile(r"-?\d{1,4}")
 
 
 def _parse_year(value: str) -> PartialDate:
@@ -386,7 +387,7 @@ def _parse_year(value: str) -> PartialDate:
 def _parse_any_year(value: str) -> PartialDate:
     # {\noopsort{1973b}}1973: a sort key for BibTeX styles, printed as nothing.
     value = collapse_ws(_NOOPSORT.sub("", value))
-    if re.fullmatch(r"-?\d{1,4}", value):
+    if _YEAR.fullmatch(value):
         return PartialDate(int(value))
     m = re.fullmatch(r"(\d{4})\s*(?:-{1,3}|\u2013|/)\s*(\d{4})", value)
     if m:
@@ -595,7 +596,9 @@ def _values_to_record(
         elif name == "doi":
             rec.doi = normalise_doi(value)
         elif name == "url":
-            rec.url = _URL_UNESCAPE.sub(r"\1", collapse_ws(value))
+            rec.url = collapse_ws(value)
+            if "\\" in rec.url:
+                rec.url = _URL_UNESCAPE.sub(r"\1", rec.url)
         elif name == "keywords":
             rec.keywords = [
                 k for k in (collapse_ws(from_latex(p)) for p in re.split(r"[,;]", value)) if k

@@ -102,9 +102,17 @@ _ENDS_WITH_WORD = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
 _NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
 # Not \s: a non-breaking space (from ~) is content, not layout.
 _WS = re.compile(r"[ \t\n\r\f\v]+")
+# (compiled once: re.compile in a loop looks its cache up on every call)
+_DECLARATION = re.compile(r"\\([A-Za-z]+)\s*")
+_DOTLESS = re.compile(r"\\([ij])(?![A-Za-z])\s*")
+_MATH = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S)
 
 
 def collapse_ws(text: str) -> str:
+    if "  " not in text and text.isprintable():
+        # No tab, line break or double space (isprintable is false for them):
+        # nothing for the pattern to replace.
+        return text.strip()
     return _WS.sub(" ", text).strip()
 
 
@@ -266,7 +274,7 @@ class _Decoder:
             return ""
         self.i += 1
         if self.i < self.n and s[self.i] == "\\":
-            m = re.compile(r"\\([A-Za-z]+)\s*").match(s, self.i)
+            m = _DECLARATION.match(s, self.i)
             if m and m.group(1) in DECLARATIONS:
                 self.i = m.end()
                 inner = self._until("}")
@@ -307,7 +315,7 @@ class _Decoder:
         if c == "{":
             return self._raw_group()
         if c == "\\":
-            m = re.compile(r"\\([ij])(?![A-Za-z])\s*").match(self.s, self.i)
+            m = _DOTLESS.match(self.s, self.i)
             if m:
                 self.i = m.end()
                 return "\\" + m.group(1)
@@ -872,7 +880,7 @@ def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool =
                 out.append(closer)
             i += 1
         elif c == "$":
-            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            m = _MATH.match(markup, i)
             if m:
                 out.append(math_to_text(m.group(0)))
                 i = m.end()
@@ -1016,7 +1024,7 @@ def protect_case(markup: str) -> str:
         elif c == "}":
             depth = max(0, depth - 1)
         elif c == "$":
-            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            m = _MATH.match(markup, i)
             if m:
                 out.append(m.group(0))
                 i = m.end()
