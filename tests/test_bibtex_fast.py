@@ -169,3 +169,69 @@ def test_markup_without_marks_is_returned_as_it_is(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from(" a\t\n\r\f\v\u00a0\u2028\x1c\x85b"), max_size=12))
 def test_collapse_ws_is_the_pattern_and_strip(text: str) -> None:
     assert markup.collapse_ws(text) == markup._WS.sub(" ", text).strip()
+
+
+def _field_comments_by_every_line(text: str) -> tuple[str, list[int]]:
+    """The reader's first implementation of _field_comments, which walked every line."""
+    if bibtex._PERCENT_LINE.search(text) is None:
+        return text, []
+    lines = text.split("\n")
+    content = [bool(x.strip()) and not x.lstrip().startswith("%") for x in lines]
+    before: list[str] = []
+    last = ""
+    for line, has in zip(lines, content, strict=True):
+        before.append(last)
+        if has:
+            last = line
+    emptied: list[int] = []
+    cut: dict[int, int] = {}
+    following = ""
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if content[i]:
+            if "%" in line and bibtex._FIELD_START.match(following):
+                at = bibtex._trailing_comment(line)
+                if at >= 0:
+                    cut[i] = at
+            following = line
+        elif line.lstrip().startswith("%") and (
+            before[i].rstrip().endswith((",", "{", "(")) and bibtex._FIELD_START.match(following)
+        ):
+            emptied.append(i + 1)
+    if not emptied and not cut:
+        return text, []
+    for number in emptied:
+        lines[number - 1] = ""
+    for i, at in cut.items():
+        lines[i] = lines[i][:at].rstrip()
+        emptied.append(i + 1)
+    return "\n".join(lines), sorted(emptied)
+
+
+_LINES = st.lists(
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            "\r",
+            "% a comment",
+            "  %% more, {",
+            "@article{k,",
+            "  title = {A},",
+            "  title = {A}, % why",
+            "  note = {50% off},",
+            "  year = 1990 % or 1991",
+            "  pages = {1--2}",
+            "}",
+            "a%b",
+            "%",
+        ]
+    ),
+    max_size=14,
+).map("\n".join)
+
+
+@settings(max_examples=1500)
+@given(_LINES)
+def test_field_comments_are_found_as_by_walking_every_line(text: str) -> None:
+    assert bibtex._field_comments(text) == _field_comments_by_every_line(text)

@@ -878,27 +878,26 @@ def _field_comments(text: str) -> tuple[str, list[int]]:
     if not _has_percent_line(text):
         return text, []
     lines = text.split("\n")
-    content = [bool(x.strip()) and not x.lstrip().startswith("%") for x in lines]
-    # The nearest line with content before each line (one pass each way).
-    before: list[str] = []
-    last = ""
-    for line, has in zip(lines, content, strict=True):
-        before.append(last)
-        if has:
-            last = line
+    # Only lines with a "%" can be emptied or cut: look at those and their
+    # nearest lines with content, not at every line of a large file.
+    marked = _percent_lines(text)
+    before: dict[int, str] = {}  # the nearest line with content before a marked line
+    for i in marked:
+        before[i] = _nearest_content(lines, i, -1, before)
+    after: dict[int, str] = {}  # and after it
+    for i in reversed(marked):
+        after[i] = _nearest_content(lines, i, 1, after)
     emptied: list[int] = []
     cut: dict[int, int] = {}  # line index -> where its trailing comment starts
-    following = ""
-    for i in range(len(lines) - 1, -1, -1):
+    for i in marked:
         line = lines[i]
-        if content[i]:
-            if "%" in line and _FIELD_START.match(following):
+        if _has_content(line):
+            if _FIELD_START.match(after[i]):
                 at = _trailing_comment(line)
                 if at >= 0:
                     cut[i] = at
-            following = line
         elif line.lstrip().startswith("%") and (
-            before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(following)
+            before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(after[i])
         ):
             emptied.append(i + 1)
     if not emptied and not cut:
@@ -909,6 +908,43 @@ def _field_comments(text: str) -> tuple[str, list[int]]:
         lines[i] = lines[i][:at].rstrip()
         emptied.append(i + 1)
     return "\n".join(lines), sorted(emptied)
+
+
+def _has_content(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith("%")
+
+
+def _percent_lines(text: str) -> list[int]:
+    """The indices (from 0) of the lines of ``text`` that hold a "%", in order."""
+    out: list[int] = []
+    line, counted = 0, 0
+    at = text.find("%")
+    while at >= 0:
+        line += text.count("\n", counted, at)
+        counted = at
+        out.append(line)
+        end = text.find("\n", at)
+        if end < 0:
+            break
+        at = text.find("%", end)
+    return out
+
+
+def _nearest_content(lines: list[str], i: int, step: int, known: dict[int, str]) -> str:
+    """The nearest line with content before (``step`` -1) or after (1) line ``i``, or "".
+
+    ``known`` holds the answers for marked lines nearer the start of the
+    walk: a walk through a long run of "%" lines stops at the first of them.
+    """
+    j = i + step
+    while 0 <= j < len(lines):
+        line = lines[j]
+        if _has_content(line):
+            return line
+        if j in known:
+            return known[j]
+        j += step
+    return ""
 
 
 def read(text: str, options: ReadOptions) -> ReadResult:
