@@ -758,16 +758,27 @@ def _odd_starts(text: str) -> Iterator[re.Match[str]]:
     at an ``@``; the regex itself has no literal first character to search
     for and would be tried at every position of the text.
     """
+    if text.count("@") * 64 > len(text):
+        # "@" everywhere (not a bibliography): the regex's own scan is faster.
+        yield from _ODD_START.finditer(text)
+        return
     match = _ODD_START.match
     end = 0  # where the last match ended: matches do not overlap
-    at = text.find("@")
+    start, last = 0, 0  # the start of the line of the "@" before, and that "@"
+    at = initial = text.find("@")
     while at >= 0:
         m = None
-        start = text.rfind("\n", 0, at) + 1
-        if start >= end and (start == at or not text[start:at].strip(" \t")):
+        # Line starts are looked for back to the "@" before only, and a line
+        # is looked at up to its first "@" only: long lines of "@" stay linear.
+        newline = text.rfind("\n", last, at)
+        first = newline >= 0 or at == initial  # the first "@" of its line
+        if newline >= 0:
+            start = newline + 1
+        if start >= end and (start == at or (first and not text[start:at].strip(" \t"))):
             m = match(text, start)  # both alternatives, as finditer tries them there
         if m is None and start != at:
             m = match(text, at)  # "^" cannot match here: the "@" alternative only
+        last = at
         if m is not None:
             yield m
             end = m.end()
