@@ -286,9 +286,6 @@ class Expansion:
     used: int = 0
 
 
-_MAX_BRACED = MAX_VALUE + 2
-
-
 def _plain_braced(raw: str) -> bool:
     """Whether ``raw`` is one ``{...}`` group and no more, within the length limit.
 
@@ -1134,7 +1131,7 @@ def _read_entry(
             if (
                 raw[:1] == "{"
                 and raw[-1:] == "}"
-                and len(raw) <= _MAX_BRACED
+                and len(raw) - 2 <= MAX_VALUE
                 and ("#" not in raw or _plain_braced(raw))
             ):
                 value = raw[1:-1]  # what evaluate returns for it
