@@ -237,3 +237,51 @@ _LINES = st.lists(
 @given(_LINES)
 def test_field_comments_are_found_as_by_walking_every_line(text: str) -> None:
     assert bibtex._field_comments(text) == _field_comments_by_every_line(text)
+
+
+def _read_entry_by_evaluate(entry, macros, diags):
+    """The reader's first _read_entry: every value through evaluate, then entry_to_record."""
+    fields, line = [], entry.line
+    try:
+        for key, raw, field_line in entry.fields:
+            if bibtex._MISSING_COMMA.search(raw):
+                message = (
+                    f"field {key!r} runs into the next field: a comma is missing after its value"
+                )
+                diags.warn("t.bib", field_line, message, entry.key)
+            undefined: list[str] = []
+            fields.append((key, bibtex.evaluate(raw, macros, undefined, bibtex.Expansion())))
+            for name in undefined:
+                if key.lower() != "month":
+                    message = f"field {key!r} uses undefined macro {name!r}"
+                    diags.warn("t.bib", line, message, entry.key)
+    except bibtex.ValueTooLong as exc:
+        diags.error("t.bib", line, f"field {key!r}: {exc}; entry skipped", entry.key)
+        return None
+    return bibtex.entry_to_record(entry.entry_type, entry.key, fields, "t.bib", line, diags)
+
+
+_RAWS = st.sampled_from(
+    ["{A}", "{a # b}", "{a} # {b}", '"q"', "jan", "zz", "1990", "{x}}#{y}", "{T}\n  f = {x}", ""]
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["title", "Title", "month", "note", "year", "x"]), _RAWS),
+        max_size=6,
+    )
+)
+def test_an_entry_reads_as_through_evaluate_and_entry_to_record(fields) -> None:
+    from bibtools.formats.bibtex_split import EntryBlock
+
+    entry = EntryBlock("article", "k", tuple((n, r, 3 + i) for i, (n, r) in enumerate(fields)), 2)
+    fast_diags, general_diags = Diagnostics(), Diagnostics()
+    macros = dict(bibtex.DEFAULT_MACROS)
+    fast = bibtex._read_entry(entry, macros, "t.bib", fast_diags, bibtex.Expansion(), False)
+    general = _read_entry_by_evaluate(entry, macros, general_diags)
+    assert (fast is None) == (general is None)
+    if fast is not None:
+        assert fast == general
+    assert list(fast_diags) == list(general_diags)  # the same, in the same order
