@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict, deque
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -208,7 +208,13 @@ def plain_value(value: str) -> str:
 
 
 def normalise_pages(value: str) -> str:
+    m = _DIGIT_PAGES.fullmatch(value)
+    if m:  # "191--195": what the general path gives, directly
+        return f"{m.group(1)}-{m.group(2)}"
     return _PAGE_DASH.sub("-", plain_value(value))
+
+
+_DIGIT_PAGES = re.compile(r"([0-9]+)-{1,3}([0-9]+)")
 
 
 def normalise_doi(value: str) -> str:
@@ -280,6 +286,29 @@ class Expansion:
     used: int = 0
 
 
+def _plain_braced(raw: str) -> bool:
+    """Whether ``raw`` is one ``{...}`` group and no more, within the length limit.
+
+    :func:`evaluate` returns such a value without its braces; most fields of
+    a file are written so.  A ``#`` inside the braces (a URL's fragment, ``\\#``)
+    is no concatenation: that needs a ``#`` outside every brace.
+    """
+    if not (raw[:1] == "{" and raw[-1:] == "}" and len(raw) - 2 <= MAX_VALUE):
+        return False
+    if "#" not in raw:
+        return True
+    # _split_concat counts every brace (also after a backslash), so the depth
+    # at a "#" is the braces opened before it minus those closed.
+    depth, last = 0, 0
+    at = raw.find("#")
+    while at >= 0:
+        depth += raw.count("{", last, at) - raw.count("}", last, at)
+        if depth <= 0:
+            return False
+        last, at = at, raw.find("#", at + 1)
+    return True
+
+
 def evaluate(
     raw: str, macros: dict[str, str], undefined: list[str], expansion: Expansion | None = None
 ) -> str:
@@ -289,6 +318,15 @@ def evaluate(
     used in ``expansion``'s file pass :data:`MAX_EXPANSION` in all.
     """
     raw = raw.strip()
+    if _plain_braced(raw):
+        return raw[1:-1]
+    return _evaluate(raw, macros, undefined, expansion)
+
+
+def _evaluate(
+    raw: str, macros: dict[str, str], undefined: list[str], expansion: Expansion | None
+) -> str:
+    """:func:`evaluate` of a stripped value, without the fast path."""
     if raw.startswith("{") and raw.endswith("}") and "#" not in raw:
         if len(raw) - 2 > MAX_VALUE:
             raise _too_long(len(raw) - 2)
@@ -334,12 +372,19 @@ def evaluate(
 
 
 _NOOPSORT = re.compile(r"\{?\\noopsort\s*\{[^{}]*\}\}?")
+_YEAR = re.compile(r"-?\d{1,4}")
 
 
 def _parse_year(value: str) -> PartialDate:
+    if value.isdigit() and len(value) <= 4 and value.isascii():
+        return PartialDate(int(value))  # "1987": what the general path gives, directly
+    return _parse_any_year(value)
+
+
+def _parse_any_year(value: str) -> PartialDate:
     # {\noopsort{1973b}}1973: a sort key for BibTeX styles, printed as nothing.
     value = collapse_ws(_NOOPSORT.sub("", value))
-    if re.fullmatch(r"-?\d{1,4}", value):
+    if _YEAR.fullmatch(value):
         return PartialDate(int(value))
     m = re.fullmatch(r"(\d{4})\s*(?:-{1,3}|\u2013|/)\s*(\d{4})", value)
     if m:
@@ -452,6 +497,16 @@ def _read_code_meta(rec: Record, values: dict[str, str], extra: dict[str, str]) 
     link.pushed = values.get("code_pushed", "").strip()
 
 
+# Every field name a branch of entry_to_record's loop takes; any other lands in extra.
+_MAPPED = frozenset(
+    (
+        "author editor journal journaltitle booktitle number issue pages school institution type "
+        "doi url keywords urldate crossref code affiliations affiliation location year date month "
+        "day eprint archiveprefix eprinttype primaryclass eprintclass"
+    ).split()
+).union(_MARKUP, _VERBATIM, _CODE_META)
+
+
 def entry_to_record(
     entry_type: str,
     key: str,
@@ -461,6 +516,31 @@ def entry_to_record(
     diags: Diagnostics,
 ) -> Record:
     """Map evaluated BibTeX fields (name, LaTeX value) onto a Record."""
+    values: dict[str, str] = {}
+    for name, value in fields:
+        name = name.lower()
+        if name in values:
+            _warn_twice(diags, source, line, name, key)
+            continue
+        values[name] = value
+    return _values_to_record(entry_type, key, values, source, line, diags)
+
+
+def _warn_twice(diags: Diagnostics, source: str, line: int, name: str, key: str) -> None:
+    diags.warn(
+        source, line, f"field {name!r} given twice; the first value is kept (as by bibtex)", key
+    )
+
+
+def _values_to_record(
+    entry_type: str,
+    key: str,
+    values: dict[str, str],
+    source: str,
+    line: int,
+    diags: Diagnostics,
+) -> Record:
+    """:func:`entry_to_record` of the fields by lower-case name, the first of each."""
     etype = entry_type.lower()
     rec = Record(
         type=TO_CSL.get(etype, "document"),
@@ -472,20 +552,10 @@ def entry_to_record(
     )
     extra: dict[str, str] = {}
     date = PartialDate()
-    values: dict[str, str] = {}
-    for name, value in fields:
-        name = name.lower()
-        if name in values:
-            diags.warn(
-                source,
-                line,
-                f"field {name!r} given twice; the first value is kept (as by bibtex)",
-                key,
-            )
-            continue
-        values[name] = value
     for name, value in values.items():
-        if name in _MARKUP:
+        if name not in _MAPPED:
+            extra[name] = value  # most fields of a large file: no need to try every branch
+        elif name in _MARKUP:
             if getattr(rec, _MARKUP[name]):  # address and location both given
                 extra[name] = value
             else:
@@ -523,7 +593,9 @@ def entry_to_record(
         elif name == "doi":
             rec.doi = normalise_doi(value)
         elif name == "url":
-            rec.url = _URL_UNESCAPE.sub(r"\1", collapse_ws(value))
+            rec.url = collapse_ws(value)
+            if "\\" in rec.url:
+                rec.url = _URL_UNESCAPE.sub(r"\1", rec.url)
         elif name == "keywords":
             rec.keywords = [
                 k for k in (collapse_ws(from_latex(p)) for p in re.split(r"[,;]", value)) if k
@@ -579,7 +651,8 @@ def entry_to_record(
             date = parsed
     if date.year is None and "year" in values:
         date = _parse_year(values["year"])
-        if _NOOPSORT.search(values["year"]) and date.year is not None:
+        year = values["year"]
+        if "\\noopsort" in year and _NOOPSORT.search(year) and date.year is not None:
             extra["year"] = values["year"]  # written back as is: it orders the bibliography
         if "month" in values:
             _apply_month(date, values["month"], extra)
@@ -636,7 +709,15 @@ def entry_to_record(
     _read_code_meta(rec, values, extra)
     if rec.title:
         rec.title = _fold(rec.title, _TITLE_PARTS, extra)
-    container_field = next((f for f in ("booktitle", "journaltitle", "journal") if f in values), "")
+    container_field = (
+        "booktitle"
+        if "booktitle" in values
+        else "journaltitle"
+        if "journaltitle" in values
+        else "journal"
+        if "journal" in values
+        else ""
+    )
     if rec.container_title and container_field:
         rec.container_title = _fold(rec.container_title, _CONTAINER_PARTS[container_field], extra)
     elif (
@@ -667,6 +748,42 @@ _COMMA_NEXT = re.compile(r"\s*,")
 _SPLITTER_KEY = re.compile(r"[^{}\",=@\\]*")
 
 
+def _odd_starts(text: str) -> Iterator[re.Match[str]]:
+    """``_ODD_START.finditer(text)``, trying only where an ``@`` is.
+
+    Every match begins at a line start followed by blanks and its ``@``, or
+    at an ``@``; the regex itself has no literal first character to search
+    for and would be tried at every position of the text.
+    """
+    if text.count("@") * 64 > len(text):
+        # "@" everywhere (not a bibliography): the regex's own scan is faster.
+        yield from _ODD_START.finditer(text)
+        return
+    match = _ODD_START.match
+    end = 0  # where the last match ended: matches do not overlap
+    start, last = 0, 0  # the start of the line of the "@" before, and that "@"
+    at = initial = text.find("@")
+    while at >= 0:
+        m = None
+        # Line starts are looked for back to the "@" before only, and a line
+        # is looked at up to its first "@" only: long lines of "@" stay linear.
+        newline = text.rfind("\n", last, at)
+        first = newline >= 0 or at == initial  # the first "@" of its line
+        if newline >= 0:
+            start = newline + 1
+        if start >= end and (start == at or (first and not text[start:at].strip(" \t"))):
+            m = match(text, start)  # both alternatives, as finditer tries them there
+        if m is None and start != at:
+            m = match(text, at)  # "^" cannot match here: the "@" alternative only
+        last = at
+        if m is not None:
+            yield m
+            end = m.end()
+            at = text.find("@", max(end, at + 1))
+        else:
+            at = text.find("@", at + 1)
+
+
 def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     """``text`` with such block starts in the splitter's form, and (type, key) by line.
 
@@ -680,7 +797,7 @@ def _even_starts(text: str) -> tuple[str, dict[int, tuple[str, str]]]:
     found: dict[int, tuple[str, str]] = {}
     pieces: list[str] = []
     last = 0
-    for m in _ODD_START.finditer(text):
+    for m in _odd_starts(text):
         head, etype, space, brace, pad, key = m.groups()
         if (
             etype.isidentifier()
@@ -745,32 +862,50 @@ def _complete_value(value: str) -> bool:
     )
 
 
+def _has_percent_line(text: str) -> bool:
+    """Whether ``_PERCENT_LINE`` matches somewhere in ``text``.
+
+    The pattern has no literal first character: a search tries it at every
+    position of the text, where looking at each "%" is enough.
+    """
+    at = text.find("%")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if not text[start:at].strip(" \t"):
+            return True
+        # A later "%" on this line has the same non-blank text before it.
+        end = text.find("\n", at)
+        if end < 0:
+            return False
+        at = text.find("%", end)
+    return False
+
+
 def _field_comments(text: str) -> tuple[str, list[int]]:
     """``text`` with the ``%`` lines that stand between two fields emptied, and their lines."""
-    if "%" not in text or _PERCENT_LINE.search(text) is None:
+    if not _has_percent_line(text):
         return text, []
     lines = text.split("\n")
-    content = [bool(x.strip()) and not x.lstrip().startswith("%") for x in lines]
-    # The nearest line with content before each line (one pass each way).
-    before: list[str] = []
-    last = ""
-    for line, has in zip(lines, content, strict=True):
-        before.append(last)
-        if has:
-            last = line
+    # Only lines with a "%" can be emptied or cut: look at those and their
+    # nearest lines with content, not at every line of a large file.
+    marked = _percent_lines(text)
+    before: dict[int, str] = {}  # the nearest line with content before a marked line
+    for i in marked:
+        before[i] = _nearest_content(lines, i, -1, before)
+    after: dict[int, str] = {}  # and after it
+    for i in reversed(marked):
+        after[i] = _nearest_content(lines, i, 1, after)
     emptied: list[int] = []
     cut: dict[int, int] = {}  # line index -> where its trailing comment starts
-    following = ""
-    for i in range(len(lines) - 1, -1, -1):
+    for i in marked:
         line = lines[i]
-        if content[i]:
-            if "%" in line and _FIELD_START.match(following):
+        if _has_content(line):
+            if _FIELD_START.match(after[i]):
                 at = _trailing_comment(line)
                 if at >= 0:
                     cut[i] = at
-            following = line
         elif line.lstrip().startswith("%") and (
-            before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(following)
+            before[i].rstrip().endswith((",", "{", "(")) and _FIELD_START.match(after[i])
         ):
             emptied.append(i + 1)
     if not emptied and not cut:
@@ -781,6 +916,43 @@ def _field_comments(text: str) -> tuple[str, list[int]]:
         lines[i] = lines[i][:at].rstrip()
         emptied.append(i + 1)
     return "\n".join(lines), sorted(emptied)
+
+
+def _has_content(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith("%")
+
+
+def _percent_lines(text: str) -> list[int]:
+    """The indices (from 0) of the lines of ``text`` that hold a "%", in order."""
+    out: list[int] = []
+    line, counted = 0, 0
+    at = text.find("%")
+    while at >= 0:
+        line += text.count("\n", counted, at)
+        counted = at
+        out.append(line)
+        end = text.find("\n", at)
+        if end < 0:
+            break
+        at = text.find("%", end)
+    return out
+
+
+def _nearest_content(lines: list[str], i: int, step: int, known: dict[int, str]) -> str:
+    """The nearest line with content before (``step`` -1) or after (1) line ``i``, or "".
+
+    ``known`` holds the answers for marked lines nearer the start of the
+    walk: a walk through a long run of "%" lines stops at the first of them.
+    """
+    j = i + step
+    while 0 <= j < len(lines):
+        line = lines[j]
+        if _has_content(line):
+            return line
+        if j in known:
+            return known[j]
+        j += step
+    return ""
 
 
 def read(text: str, options: ReadOptions) -> ReadResult:
@@ -941,40 +1113,62 @@ def _read_entry(
     read_as: bool = True,
 ) -> Record | None:
     line = entry.line
-    fields = []
+    # The fields by lower-case name as entry_to_record takes them: the first
+    # of each (the others are still evaluated, for their diagnostics).
+    values: dict[str, str] = {}
+    twice: list[str] = []
     try:
         for key, raw, field_line in entry.fields:
-            if _MISSING_COMMA.search(raw):
+            # (the pattern needs a line break and an "=": most values have neither)
+            if "\n" in raw and "=" in raw and _MISSING_COMMA.search(raw):
                 diags.warn(
                     source,
                     field_line,
                     f"field {key!r} runs into the next field: a comma is missing after its value",
                     entry.key,
                 )
-            undefined: list[str] = []
-            fields.append((key, evaluate(raw, macros, undefined, expansion)))
-            for name in undefined:
-                if key.lower() != "month":
-                    diags.warn(
-                        source, line, f"field {key!r} uses undefined macro {name!r}", entry.key
-                    )
+            name = key.lower()
+            if (
+                raw[:1] == "{"
+                and raw[-1:] == "}"
+                and len(raw) - 2 <= MAX_VALUE
+                and ("#" not in raw or _plain_braced(raw))
+            ):
+                value = raw[1:-1]  # what evaluate returns for it
+            else:
+                undefined: list[str] = []
+                value = evaluate(raw, macros, undefined, expansion)
+                for macro in undefined:
+                    if name != "month":
+                        diags.warn(
+                            source, line, f"field {key!r} uses undefined macro {macro!r}", entry.key
+                        )
+            if name in values:
+                twice.append(name)
+            else:
+                values[name] = value
     except ValueTooLong as exc:
         diags.error(source, line, f"field {key!r}: {exc}; entry skipped", entry.key)
         return None
+    for name in twice:
+        _warn_twice(diags, source, line, name, entry.key)
     try:
-        rec = entry_to_record(entry.entry_type, entry.key, fields, source, line, diags)
+        rec = _values_to_record(entry.entry_type, entry.key, values, source, line, diags)
     except (ValueError, RecursionError) as exc:
         diags.error(source, line, f"cannot read entry: {exc}", entry.key)
         return None
     # A field given twice: bibtex and biber print the first, bibtexparser and
     # pybtex refuse the entry; the reader warned, the second is not written.
-    seen: set[str] = set()
-    raw_fields = tuple(
-        (name, raw)
-        for name, raw, _ in entry.fields
-        if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
-    )
-    biblatex = any(name.lower() in _BIBLATEX_FIELDS for name, _ in raw_fields)
+    if not twice:
+        raw_fields = tuple([(name, raw) for name, raw, _ in entry.fields])
+    else:
+        seen: set[str] = set()
+        raw_fields = tuple(
+            (name, raw)
+            for name, raw, _ in entry.fields
+            if not (name.lower() in seen or seen.add(name.lower()))  # type: ignore[func-returns-value]
+        )
+    biblatex = not _BIBLATEX_FIELDS.isdisjoint(values)
     rec.source = Source(
         entry.entry_type,
         entry.key,

@@ -45,11 +45,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate, chain, islice, repeat
-from operator import sub
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,22 +238,34 @@ def _fast_entry(
     if not pieces:
         close = _CLOSE.match(text, head.end(), end)
         return (EntryBlock(entry_type, key.strip(), (), line), close.end()) if close else None
-    names, values, seps, _ = zip(*pieces, strict=True)
-    body_end = head.end() + sum(map(len, names)) + sum(map(len, values)) + len(pieces)
-    body_end += seps.count(",")
+    # One pass over the fields (a plain loop is faster here than zips and
+    # accumulates over them): each field's line is that of its "=", after
+    # the newlines of the pieces before it (a name has no backslash and a
+    # value follows "=", so no escaped newline straddles two pieces), and
+    # the body ends after the last field's "," if any.
+    body_end = head.end()
+    at_line = line + key.count("\n")
+    fields = []
+    append = fields.append
+    unseparated = 0
+    for name, value, sep, _ in pieces:
+        at_line += name.count("\n")
+        append((name.strip(), value.strip(), at_line))
+        at_line += value.count("\n")
+        if escaped_newlines:
+            at_line -= value.count("\\\n")
+        body_end += len(name) + len(value) + len(sep) + 1
+        if not sep:
+            unseparated += 1
+    last_unseparated = not pieces[-1][2]
     close = _CLOSE.match(text, body_end, end)
-    if close is None or "" in seps[:-1] or (seps[-1] == "" and close.end() != body_end + 1):
+    if (
+        close is None
+        or unseparated > last_unseparated
+        or (last_unseparated and close.end() != body_end + 1)
+    ):
         return None  # the second and third cannot happen; the fallback decides
-    # The line of each field is that of its "=": count the newlines of the
-    # pieces before it (a name has no backslash and a value follows "=", so
-    # no escaped newline straddles two pieces).
-    value_lines: Iterable[int] = map(str.count, values, repeat("\n"))
-    if escaped_newlines and text.find("\\\n", head.end(), body_end) >= 0:
-        value_lines = map(sub, value_lines, map(str.count, values, repeat("\\\n")))
-    steps = chain.from_iterable(zip(map(str.count, names, repeat("\n")), value_lines, strict=True))
-    lines = islice(accumulate(steps, initial=line + key.count("\n")), 1, None, 2)
-    fields = tuple(zip(map(str.strip, names), map(str.strip, values), lines, strict=True))
-    return EntryBlock(entry_type, key.strip(), fields, line), close.end()
+    return EntryBlock(entry_type, key.strip(), tuple(fields), line), close.end()
 
 
 def _fallback(chunk: str, line: int, has_boundary: bool, gaps: bool = False) -> Iterator[Block]:

@@ -95,13 +95,24 @@ LOGOS = {
     "TeXLive": "TeX Live",
 }
 
+# The characters the decoder and the renderer act on: text between them is copied.
+_DECODE_MARK = re.compile(r"[\\{}$~\-`']")
+_RENDER_MARK = re.compile(r"[\\{}$]")
 _ENDS_WITH_WORD = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
 _NEEDS_DECODE = re.compile(r"[\\~`]|--|''|\{\}")
 # Not \s: a non-breaking space (from ~) is content, not layout.
 _WS = re.compile(r"[ \t\n\r\f\v]+")
+# (compiled once: re.compile in a loop looks its cache up on every call)
+_DECLARATION = re.compile(r"\\([A-Za-z]+)\s*")
+_DOTLESS = re.compile(r"\\([ij])(?![A-Za-z])\s*")
+_MATH = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S)
 
 
 def collapse_ws(text: str) -> str:
+    if "  " not in text and text.isprintable():
+        # No tab, line break or double space (isprintable is false for them):
+        # nothing for the pattern to replace.
+        return text.strip()
     return _WS.sub(" ", text).strip()
 
 
@@ -225,9 +236,8 @@ class _Decoder:
                 out.append("\\}")
                 self.i += 1
             else:
-                j = self.i + 1
-                while j < self.n and s[j] not in "\\{}$~-`'":
-                    j += 1
+                m = _DECODE_MARK.search(s, self.i + 1)
+                j = m.start() if m else self.n
                 out.append(s[self.i : j])
                 self.i = j
         return "".join(out)
@@ -264,7 +274,7 @@ class _Decoder:
             return ""
         self.i += 1
         if self.i < self.n and s[self.i] == "\\":
-            m = re.compile(r"\\([A-Za-z]+)\s*").match(s, self.i)
+            m = _DECLARATION.match(s, self.i)
             if m and m.group(1) in DECLARATIONS:
                 self.i = m.end()
                 inner = self._until("}")
@@ -305,7 +315,7 @@ class _Decoder:
         if c == "{":
             return self._raw_group()
         if c == "\\":
-            m = re.compile(r"\\([ij])(?![A-Za-z])\s*").match(self.s, self.i)
+            m = _DOTLESS.match(self.s, self.i)
             if m:
                 self.i = m.end()
                 return "\\" + m.group(1)
@@ -413,14 +423,17 @@ def _is_special_char(raw: str, decoded: str) -> bool:
 
 def _balanced(text: str) -> bool:
     depth = 0
-    for ch in text:
-        if ch == "{":
+    for brace in _BRACES.findall(text):  # only the braces, not every character
+        if brace == "{":
             depth += 1
-        elif ch == "}":
+        else:
             depth -= 1
             if depth < 0:
                 return False
     return depth == 0
+
+
+_BRACES = re.compile(r"[{}]")
 
 
 def from_latex(text: str) -> str:
@@ -867,7 +880,7 @@ def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool =
                 out.append(closer)
             i += 1
         elif c == "$":
-            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            m = _MATH.match(markup, i)
             if m:
                 out.append(math_to_text(m.group(0)))
                 i = m.end()
@@ -875,9 +888,8 @@ def _render(markup: str, html: bool, keep_unknown: bool = False, protect: bool =
                 out.append("$")
                 i += 1
         else:
-            j = i + 1
-            while j < n and markup[j] not in "\\{}$":
-                j += 1
+            m = _RENDER_MARK.search(markup, i + 1)
+            j = m.start() if m else n
             out.append(markup[i:j])
             i = j
     out.extend(reversed(stack))
@@ -905,7 +917,7 @@ def _matching_brace(text: str, start: int) -> int:
 
 def to_plain(markup: str, keep_unknown: bool = False) -> str:
     """Markup as plain Unicode text (RIS, keys, matching, messages)."""
-    if not any(ch in markup for ch in "\\{}$"):
+    if not _RENDER_MARK.search(markup):
         return markup
     return _render(markup, html=False, keep_unknown=keep_unknown)
 
@@ -916,7 +928,7 @@ def to_csl(markup: str, protect: bool = True, keep_unknown: bool = False) -> str
     ``protect=False`` drops case protection: a CSL processor changes the case
     of titles only, and a ``nocase`` span anywhere else is noise.
     """
-    if not any(ch in markup for ch in "\\{}$"):
+    if not _RENDER_MARK.search(markup):
         return markup
     return _render(markup, html=True, keep_unknown=keep_unknown, protect=protect)
 
@@ -1012,7 +1024,7 @@ def protect_case(markup: str) -> str:
         elif c == "}":
             depth = max(0, depth - 1)
         elif c == "$":
-            m = re.compile(r"\$\$.*?\$\$|\$(?:[^$\\]|\\.)*\$", re.S).match(markup, i)
+            m = _MATH.match(markup, i)
             if m:
                 out.append(m.group(0))
                 i = m.end()
