@@ -415,7 +415,10 @@ def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
         return result
     raw_records = _split_records(text, options.source, result.diagnostics, first_line)
     result.detected = len(raw_records)
-    for raw in raw_records:
+    raw_records.reverse()
+    while raw_records:
+        # Popped: a raw record is garbage once built (fewer live objects for the GC to scan).
+        raw = raw_records.pop()
         if raw.too_long is not None:
             line, tag, length = raw.too_long
             key = raw.value(raw.tags.index("ID")) if "ID" in raw.tags else ""
@@ -491,22 +494,28 @@ class _Fields:
 
     def first(self, *tags: str) -> str:
         """The first unused value among ``tags`` in document order ("" for none)."""
-        if len(tags) == 1:  # the common case: no list built
-            present = self.by_tag.get(tags[0])
-            if present is None:
-                return ""
-            pos = present.pop(0)
-            if not present:
-                del self.by_tag[tags[0]]
-            return self.values[pos]
-        found = self.all(*tags)
-        return self.use(found[0]) if found else ""
+        by_tag = self.by_tag
+        if len(tags) > 1:
+            tag = _only(by_tag, tags)
+            if tag is None:
+                found = self.all(*tags)
+                return self.use(found[0]) if found else ""
+        else:
+            tag = tags[0]
+        present = by_tag.get(tag)
+        if present is None:
+            return ""
+        pos = present.pop(0)
+        if not present:
+            del by_tag[tag]
+        return self.values[pos]
 
     def take(self, *tags: str) -> list[str]:
         """The values of every unused field with one of ``tags``, in document order; used."""
         by_tag = self.by_tag
-        if len(tags) == 1:
-            found = by_tag.pop(tags[0], None)
+        tag = tags[0] if len(tags) == 1 else _only(by_tag, tags)
+        if tag is not None:
+            found = by_tag.pop(tag, None)
             if found is None:
                 return []
         else:
@@ -535,6 +544,17 @@ class _Fields:
         for _pos, tag, value in sorted(rest + self.added, key=lambda t: t[0]):
             out.setdefault(tag, []).append(value)
         return out
+
+
+def _only(by_tag: dict[str, list[int]], tags: tuple[str, ...]) -> str | None:
+    """The one of ``tags`` present, or the first when none is; None when several are."""
+    found = None
+    for tag in tags:
+        if tag in by_tag:
+            if found is not None:
+                return None
+            found = tag
+    return tags[0] if found is None else found
 
 
 def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
