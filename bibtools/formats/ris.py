@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostics
@@ -461,9 +462,10 @@ class _Fields:
         self.tags = tags
         self.values = values
         by_tag: dict[str, list[int]] = {}
+        get = by_tag.get
         for pos in range(1, len(tags)):  # 0 is the TY
             if values[pos]:  # an empty tag is dropped
-                present = by_tag.get(tags[pos])
+                present = get(tags[pos])
                 if present is None:
                     by_tag[tags[pos]] = [pos]
                 else:
@@ -492,23 +494,23 @@ class _Fields:
             del self.by_tag[tag]
         return self.values[pos]
 
-    def first(self, *tags: str) -> str:
-        """The first unused value among ``tags`` in document order ("" for none)."""
-        by_tag = self.by_tag
-        if len(tags) > 1:
-            tag = _only(by_tag, tags)
-            if tag is None:
-                found = self.all(*tags)
-                return self.use(found[0]) if found else ""
-        else:
-            tag = tags[0]
-        present = by_tag.get(tag)
+    def first(self, tag: str) -> str:
+        """The first unused value of ``tag`` ("" for none)."""
+        present = self.by_tag.get(tag)
         if present is None:
             return ""
         pos = present.pop(0)
         if not present:
-            del by_tag[tag]
+            del self.by_tag[tag]
         return self.values[pos]
+
+    def first_of(self, *tags: str) -> str:
+        """The first unused value among ``tags`` in document order ("" for none)."""
+        tag = _only(self.by_tag, tags)
+        if tag is not None:
+            return self.first(tag)
+        found = self.all(*tags)
+        return self.use(found[0]) if found else ""
 
     def take(self, *tags: str) -> list[str]:
         """The values of every unused field with one of ``tags``, in document order; used."""
@@ -523,6 +525,8 @@ class _Fields:
             for tag in tags:
                 by_tag.pop(tag, None)
         values = self.values
+        if len(found) == 1:
+            return [values[found[0]]]
         return [values[pos] for pos in found]
 
     def by_priority(self, *tags: str) -> str:
@@ -596,7 +600,7 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     if "VL" in by_tag:
         rec.volume = fields.first("VL")
     if "IS" in by_tag or "CP" in by_tag:
-        rec.issue = fields.first("IS", "CP")
+        rec.issue = fields.first_of("IS", "CP")
     series_number = _series_number_tag(upper)
     if series_number in by_tag:
         rec.collection_number = fields.first(series_number)
@@ -609,7 +613,7 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     if "UR" in by_tag:
         _read_urls(rec, fields)
     if "AB" in by_tag or "N2" in by_tag:
-        rec.abstract = _plain(fields.first("AB", "N2"))
+        rec.abstract = _plain(fields.first_of("AB", "N2"))
     if "KW" in by_tag:
         rec.keywords = [kw for value in fields.take("KW") for kw in value.split("\n")]
     if "N1" in by_tag:
@@ -641,7 +645,7 @@ def _read_notes(rec: Record, fields: _Fields) -> None:
 def _read_names(fields: _Fields, *tags: str) -> tuple[list[Name], bool]:
     """The names of ``tags``, and whether the list ends with "others" (cut short)."""
     values = fields.take(*tags)
-    truncated = bool(values) and values[-1].strip() == OTHERS
+    truncated = values[-1].strip() == OTHERS if values else False
     if truncated:
         values.pop()
     return [_parse_name(v) for v in values], truncated
@@ -657,32 +661,36 @@ _SIMPLE_NAME = re.compile(
 
 
 def _parse_name(text: str) -> Name:
-    # A copy: the cached Name must not change when a record's does.
-    name = _split_name(text)
-    extra = dict(name.extra) if name.extra else {}
-    return Name(
+    parts = _name_parts(text)
+    if len(parts) == 6:
+        return Name(*parts)
+    return Name(*parts[:6], dict(parts[6]))  # type: ignore[arg-type]
+
+
+# Bibliographies repeat their authors: the parts are cached (bounded, so
+# memory stays flat), and each record gets a Name of its own.
+@lru_cache(maxsize=4096)
+def _name_parts(text: str) -> tuple[Any, ...]:
+    """(family, given, particle, suffix, literal, dropping particle[, extra's items]):
+    Name's fields, in order."""
+    if "," not in text:
+        return "", "", "", "", text, ""
+    simple = _SIMPLE_NAME.fullmatch(text)
+    if simple:
+        return simple.group(1), simple.group(2), "", "", "", ""
+    try:
+        name = parse_plain_name(text, suffix_last=True)
+    except Exception:  # the name splitter is third-party; never lose a record to it
+        return "", "", "", "", text, ""
+    parts = (
         name.family,
         name.given,
         name.particle,
         name.suffix,
         name.literal,
         name.dropping_particle,
-        extra,
     )
-
-
-# Bibliographies repeat their authors; bounded, so memory stays flat.
-@lru_cache(maxsize=4096)
-def _split_name(text: str) -> Name:
-    if "," not in text:
-        return Name(literal=text)
-    simple = _SIMPLE_NAME.fullmatch(text)
-    if simple:
-        return Name(family=simple.group(1), given=simple.group(2))
-    try:
-        return parse_plain_name(text, suffix_last=True)
-    except Exception:  # the name splitter is third-party; never lose a record to it
-        return Name(literal=text)
+    return (*parts, tuple(name.extra.items())) if name.extra else parts
 
 
 def _read_arxiv(rec: Record, fields: _Fields) -> None:
@@ -708,8 +716,10 @@ def _series_number_tag(ty: str) -> str:
 
 def _read_titles(rec: Record, fields: _Fields, ty: str) -> None:
     by_tag = fields.by_tag
-    if "TI" in by_tag or "T1" in by_tag or "CT" in by_tag:
-        rec.title = _plain(fields.first("TI", "T1", "CT"))
+    if "T1" in by_tag or "CT" in by_tag:
+        rec.title = _plain(fields.first_of("TI", "T1", "CT"))
+    elif "TI" in by_tag:
+        rec.title = _plain(fields.first("TI"))
     if ty in BOOKISH:
         rec.collection_title = _plain(fields.by_priority("T2", "T3"))
         if not rec.title:
@@ -719,9 +729,11 @@ def _read_titles(rec: Record, fields: _Fields, ty: str) -> None:
     if ty in CONFERENCE and "T2" in by_tag and "C3" in by_tag:
         rec.event = _plain(fields.first("T2"))
         rec.container_title = _plain(fields.first("C3"))
+    elif "T2" in by_tag:  # (the common case)
+        rec.container_title = _plain(fields.first("T2"))
     else:
         # Full titles before abbreviations; JO is in practice often abbreviated.
-        rec.container_title = _plain(fields.by_priority("T2", "JF", "BT", "JO", "JA", "J1", "J2"))
+        rec.container_title = _plain(fields.by_priority("JF", "BT", "JO", "JA", "J1", "J2"))
     if "T3" in by_tag:
         rec.collection_title = _plain(fields.first("T3"))
 
@@ -816,9 +828,26 @@ def _consistent(other: PartialDate | None, date: PartialDate) -> bool:
 
 
 def _read_dates(rec: Record, fields: _Fields, source: str, diags: Diagnostics) -> None:
+    by_tag, values = fields.by_tag, fields.values
     candidates = [
-        (f, parse_date(fields.value(f))) for tag in ("DA", "Y1", "PY") for f in fields.all(tag)
+        (pos, parse_date(values[pos]))
+        for tag in ("DA", "Y1", "PY")
+        if tag in by_tag
+        for pos in by_tag[tag]
     ]
+    if len(candidates) == 1:  # most records: one date, nothing to weigh
+        pos, date = candidates[0]
+        if date is not None:
+            if date.year is None:
+                diags.warn(
+                    source,
+                    rec.origin_line,
+                    f"date {date.literal!r} not understood; kept as text",
+                    rec.key,
+                )
+            rec.issued = date
+            fields.use(pos)
+        return
     dated = [(f, d) for f, d in candidates if d is not None and d.year is not None]
     known = dated or [(f, d) for f, d in candidates if d is not None]
     if known:
@@ -887,11 +916,26 @@ def normalize_doi(text: str) -> str:
 
 
 def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
+    by_tag = fields.by_tag
+    if "DO" in by_tag:
+        _read_doi(rec, fields)
+    if "M3" in by_tag:
+        _read_genre(rec, fields)
+    if "SN" in by_tag:
+        _read_numbers(rec, fields, ty)
+
+
+def _read_doi(rec: Record, fields: _Fields) -> None:
     for item in fields.all("DO"):
         # Placeholders and junk ("DOI", "n/a") stay in extra, where nothing trusts them.
-        if _DOI.match(normalize_doi(fields.value(item))):
-            rec.doi = normalize_doi(fields.use(item))
+        doi = normalize_doi(fields.value(item))
+        if _DOI.match(doi):
+            fields.use(item)
+            rec.doi = doi
             break
+
+
+def _read_genre(rec: Record, fields: _Fields) -> None:
     for item in fields.all("M3"):
         doi = normalize_doi(fields.value(item))
         if _DOI.match(doi):
@@ -901,6 +945,9 @@ def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
                 fields.use(item)
         elif not rec.genre:
             rec.genre = _plain(fields.use(item))
+
+
+def _read_numbers(rec: Record, fields: _Fields, ty: str) -> None:
     for item in fields.all("SN"):
         value = fields.value(item)
         if not rec.issn and _ISSN.match(value):
@@ -920,6 +967,9 @@ def _split_urls(value: str) -> list[str]:
     # A UR line may hold several URLs; free text ("see web site") is one value.
     if "://" not in value and not value.startswith("//"):
         return [value]
+    if ";" not in value and " " not in value and value.isprintable():
+        # No separator: every other white space is unprintable (str.isprintable).
+        return [value] if value else []
     return [u for u in _URL_SPLIT.split(value) if u]
 
 
