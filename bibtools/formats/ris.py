@@ -664,7 +664,8 @@ def _parse_name(text: str) -> Name:
     parts = _name_parts(text)
     if len(parts) == 6:
         return Name(*parts)
-    return Name(*parts[:6], dict(parts[6]))  # type: ignore[arg-type]
+    family, given, particle, suffix, literal, dropping, items = parts
+    return Name(family, given, particle, suffix, literal, dropping, dict(items))
 
 
 # Bibliographies repeat their authors: the parts are cached (bounded, so
