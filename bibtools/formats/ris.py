@@ -463,13 +463,22 @@ class _Fields:
         self.values = values
         by_tag: dict[str, list[int]] = {}
         get = by_tag.get
-        for pos in range(1, len(tags)):  # 0 is the TY
-            if values[pos]:  # an empty tag is dropped
-                present = get(tags[pos])
+        if values.count("") > (values[0] == ""):  # an empty tag besides the TY
+            for pos in range(1, len(tags)):  # 0 is the TY
+                if values[pos]:  # an empty tag is dropped
+                    present = get(tags[pos])
+                    if present is None:
+                        by_tag[tags[pos]] = [pos]
+                    else:
+                        present.append(pos)
+        else:  # no empty tag (nearly always)
+            for pos, tag in enumerate(tags):
+                present = get(tag)
                 if present is None:
-                    by_tag[tags[pos]] = [pos]
+                    by_tag[tag] = [pos]
                 else:
                     present.append(pos)
+            del by_tag["TY"]  # (field 0; a TY opens a record, so there is no other)
         self.by_tag = by_tag
         self.added: list[tuple[int, str, str]] = []  # parts of a field that stay extra
 
@@ -615,7 +624,11 @@ def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
     if "AB" in by_tag or "N2" in by_tag:
         rec.abstract = _plain(fields.first_of("AB", "N2"))
     if "KW" in by_tag:
-        rec.keywords = [kw for value in fields.take("KW") for kw in value.split("\n")]
+        keywords = fields.take("KW")
+        if raw.more is None:  # (only continuation lines make a value of several lines)
+            rec.keywords = keywords
+        else:
+            rec.keywords = [kw for value in keywords for kw in value.split("\n")]
     if "N1" in by_tag:
         _read_notes(rec, fields)
     if "LA" in by_tag:
