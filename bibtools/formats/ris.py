@@ -46,6 +46,7 @@ Conventions this module follows, and why:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -319,8 +320,8 @@ _TAG_PAIRS = frozenset(a + b for a in _TAG_FIRST for b in _TAG_SECOND)
 
 def _split_records(
     text: str, source: str, diags: Diagnostics, first_line: int = 1
-) -> list[_RawRecord]:
-    records: list[_RawRecord] = []
+) -> Iterator[_RawRecord]:
+    """The records of ``text``, one at a time (each is garbage once built)."""
     current: _RawRecord | None = None
     tags: list[str] = []  # the current record's
     values: list[str] = []
@@ -356,7 +357,7 @@ def _split_records(
         if tag == "TY":
             if current is not None:
                 current.warn(f"TY at line {number} before ER; record closed there")
-                records.append(current)
+                yield current
             tags, values = ["TY"], [value]
             current = _RawRecord(number, tags, values)
             field_line = number
@@ -365,7 +366,7 @@ def _split_records(
             if current is None:
                 diags.warn(source, number, "ER without a TY; ignored")
             else:
-                records.append(current)
+                yield current
                 current = None
         elif current is None:
             # Export wrappers ("Record #1 of 2") are expected; tags are not.
@@ -381,8 +382,7 @@ def _split_records(
             _continue(current, stripped, len(line), field_line)
     if current is not None:
         current.warn("no ER at end of input; record accepted")
-        records.append(current)
-    return records
+        yield current
 
 
 def _continue(current: _RawRecord, stripped: str, length: int, field_line: int) -> None:
@@ -414,21 +414,23 @@ def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
             options.source, 1, "a Web of Science tagged file (FN/PT/ER), not RIS; no records read"
         )
         return result
-    raw_records = _split_records(text, options.source, result.diagnostics, first_line)
-    result.detected = len(raw_records)
-    raw_records.reverse()
-    while raw_records:
-        # Popped: a raw record is garbage once built (fewer live objects for the GC to scan).
-        raw = raw_records.pop()
+    # Each record is built as soon as it is cut (few objects alive at once);
+    # the records' diagnostics still come after those of the cutting.
+    built = Diagnostics()
+    detected = 0
+    for raw in _split_records(text, options.source, result.diagnostics, first_line):
+        detected += 1
         if raw.too_long is not None:
             line, tag, length = raw.too_long
             key = raw.value(raw.tags.index("ID")) if "ID" in raw.tags else ""
             message = f"field {tag}: {value_too_long(length)}; record skipped"
-            result.diagnostics.error(options.source, line, message, key)
+            built.error(options.source, line, message, key)
             continue
-        record = _build(raw, options.source, result.diagnostics)
+        record = _build(raw, options.source, built)
         if record is not None:
             result.records.append(record)
+    result.detected = detected
+    result.diagnostics.extend(built)
     return result
 
 
