@@ -663,7 +663,8 @@ def _read_names(fields: _Fields, *tags: str) -> tuple[list[Name], bool]:
     truncated = values[-1].strip() == OTHERS if values else False
     if truncated:
         values.pop()
-    return [_parse_name(v) for v in values], truncated
+    names = [Name(*p) if len(p) == 6 else _name(p) for p in map(_name_parts, values)]
+    return names, truncated
 
 
 # "Family, Given Names" of capitalised words (most names in exports): no
@@ -677,8 +678,11 @@ _SIMPLE_NAME = re.compile(
 
 def _parse_name(text: str) -> Name:
     parts = _name_parts(text)
-    if len(parts) == 6:
-        return Name(*parts)
+    return Name(*parts) if len(parts) == 6 else _name(parts)
+
+
+def _name(parts: tuple[Any, ...]) -> Name:
+    """The Name of cached parts with extra attributes (see _name_parts)."""
     family, given, particle, suffix, literal, dropping, items = parts
     return Name(family, given, particle, suffix, literal, dropping, dict(items))
 
@@ -764,21 +768,21 @@ def parse_date(text: str) -> PartialDate | None:
     None for an empty date (``///``, ``0000``); a ``literal`` date when the
     text is not a RIS date at all.
     """
+    parts = _date_parts(text)
+    return PartialDate(*parts) if parts is not None else None
+
+
+# Dates repeat (years above all); a fresh PartialDate is made from the
+# cached parts each time, as records change theirs.
+@lru_cache(maxsize=1024)
+def _date_parts(text: str) -> tuple[int | None, int | None, int | None, str, str] | None:
+    """(year, month, day, literal, season): PartialDate's first fields, in order."""
     value = text.strip()
     if len(value) == 4 and value.isdigit() and value.isascii():  # "2020", the common case
         if value == "0000":
             return None
         # Years 0001-9999 are all valid dates (is_valid).
-        return PartialDate(int(value), None, None, season="")
-    parts = _date_parts(value)
-    return PartialDate(*parts) if parts is not None else None
-
-
-# Dates repeat (a year and a month); a fresh PartialDate is made from the
-# cached parts each time, as records change theirs.
-@lru_cache(maxsize=1024)
-def _date_parts(value: str) -> tuple[int | None, int | None, int | None, str, str] | None:
-    """(year, month, day, literal, season) of a stripped date that is not a bare year."""
+        return int(value), None, None, "", ""
     iso = _ISO_DATE.match(value)
     if iso:
         parts = [iso.group(1), iso.group(2), iso.group(3) or "", ""]
