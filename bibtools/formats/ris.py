@@ -849,40 +849,39 @@ def _consistent(other: PartialDate | None, date: PartialDate) -> bool:
 
 def _read_dates(rec: Record, fields: _Fields, source: str, diags: Diagnostics) -> None:
     by_tag, values = fields.by_tag, fields.values
-    candidates = [
-        (pos, parse_date(values[pos]))
-        for tag in ("DA", "Y1", "PY")
-        if tag in by_tag
-        for pos in by_tag[tag]
-    ]
-    if len(candidates) == 1:  # most records: one date, nothing to weigh
-        pos, date = candidates[0]
-        if date is not None:
-            if date.year is None:
-                diags.warn(
-                    source,
-                    rec.origin_line,
-                    f"date {date.literal!r} not understood; kept as text",
-                    rec.key,
-                )
-            rec.issued = date
-            fields.use(pos)
-        return
-    dated = [(f, d) for f, d in candidates if d is not None and d.year is not None]
-    known = dated or [(f, d) for f, d in candidates if d is not None]
-    if known:
-        primary_field, primary = known[0]
-        if dated:
-            primary = _complete(primary, [d for _f, d in dated[1:]])
-        else:
-            diags.warn(
-                source,
-                rec.origin_line,
-                f"date {primary.literal!r} not understood; kept as text",
-                rec.key,
-            )
-        rec.issued = primary
-        fields.use(primary_field)
+    candidates = []  # (field, date), DA before Y1 before PY
+    for tag in ("DA", "Y1", "PY"):
+        present = by_tag.get(tag)
+        if present is not None:
+            for pos in present:
+                candidates.append((pos, parse_date(values[pos])))
+    # The first date with a year wins, else the first date at all.
+    primary_field, primary = -1, None
+    for pos, date in candidates:
+        if date is not None and date.year is not None:
+            primary_field, primary = pos, date
+            break
+    if primary is None:
+        for pos, date in candidates:
+            if date is not None:
+                primary_field, primary = pos, date
+                break
+        if primary is None:
+            return
+        diags.warn(
+            source,
+            rec.origin_line,
+            f"date {primary.literal!r} not understood; kept as text",
+            rec.key,
+        )
+    elif not primary.month and len(candidates) > 1:
+        others = [
+            d for f, d in candidates if f != primary_field and d is not None and d.year is not None
+        ]
+        primary = _complete(primary, others)
+    rec.issued = primary
+    fields.use(primary_field)
+    if len(candidates) > 1:
         for item, date in candidates:
             if item != primary_field and _consistent(date, primary):
                 fields.use(item)
@@ -915,7 +914,9 @@ def _read_pages(rec: Record, fields: _Fields) -> None:
     start = fields.first("SP")
     if not start:
         return
-    match = _RANGE.match(start)
+    # (a range needs a dash)
+    dash = "-" in start or "\u2013" in start or "\u2014" in start
+    match = _RANGE.match(start) if dash else None
     if not match and "EP" in fields.by_tag:
         rec.pages = f"{start}-{fields.first('EP')}"
         return
