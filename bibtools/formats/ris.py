@@ -783,6 +783,13 @@ def _date_parts(text: str) -> tuple[int | None, int | None, int | None, str, str
             return None
         # Years 0001-9999 are all valid dates (is_valid).
         return int(value), None, None, "", ""
+    return _general_date_parts(value)
+
+
+def _general_date_parts(
+    value: str,
+) -> tuple[int | None, int | None, int | None, str, str] | None:
+    """:func:`_date_parts` of any stripped date (a bare year included)."""
     iso = _ISO_DATE.match(value)
     if iso:
         parts = [iso.group(1), iso.group(2), iso.group(3) or "", ""]
