@@ -316,6 +316,8 @@ _SINGLE_LINE_TAGS = frozenset(
 )
 # Every tag: two characters, [A-Z][A-Z0-9] (one set lookup per line).
 _TAG_PAIRS = frozenset(a + b for a in _TAG_FIRST for b in _TAG_SECOND)
+# The tags of a record's fields: all but the two that open and close one.
+_FIELD_TAGS = _TAG_PAIRS - {"TY", "ER"}
 
 
 def _split_records(
@@ -331,8 +333,16 @@ def _split_records(
     # A line longer than MAX_VALUE needs a text longer than that.
     long_lines = len(text) > MAX_VALUE
     tag_line, bare_er, pairs = _TAG_LINE.match, _BARE_ER.match, _TAG_PAIRS
+    field_tags = _FIELD_TAGS if not long_lines else frozenset()
     lines = text.split("\n") if "\r" not in text else _NEWLINE.split(text)
     for number, line in enumerate(lines, start=first_line):
+        if line[2:6] == "  - " and current is not None and (tag := line[:2]) in field_tags:
+            # Most lines: a field of the open record, in the usual form (which
+            # starts with no BOM); what the general steps below make of it.
+            tags.append(tag)
+            values.append(line[6:].strip())
+            field_line = number
+            continue
         if not line:
             continue  # a blank line changes nothing, in a record or between records
         if bom:
