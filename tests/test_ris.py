@@ -1409,3 +1409,157 @@ def test_year_only_dates_read_as_before(text: str) -> None:
         assert date == PartialDate(literal=text)
     else:
         assert date is not None
+
+
+# What issue 18's second pass at the reader added: each fast path against its general rule.
+
+_LAYOUT_TEXT = st.text(alphabet=st.sampled_from("ab ;:/.\t\u00a0\u2028\x0b\x1c\u3000"), max_size=10)
+
+
+@settings(max_examples=300)
+@given(
+    fields=st.lists(
+        st.tuples(st.sampled_from(["TI", "AU", "AB", "N1", "XY", "KW", "UR"]), _LAYOUT_TEXT),
+        max_size=6,
+    ),
+    ty=_LAYOUT_TEXT,
+    more=st.dictionaries(st.integers(0, 6), st.lists(_LAYOUT_TEXT.filter(str.strip), max_size=2)),
+)
+def test_field_values_are_what_the_general_rule_gives(
+    fields: list[tuple[str, str]], ty: str, more: dict[int, list[str]]
+) -> None:
+    tags = ["TY", *(tag for tag, _ in fields)]
+    firsts = [ty.strip(), *(value.strip() for _, value in fields)]
+    more = {i: lines for i, lines in more.items() if i < len(tags) and lines}
+    raw = ris._RawRecord(1, tags, firsts, more or None)
+    general = [
+        # The TY keeps its first line even when empty (it is joined, then stripped).
+        ris._value(tag, ([first] if first or i == 0 else []) + more.get(i, []))
+        for i, (tag, first) in enumerate(zip(tags, firsts, strict=True))
+    ]
+    assert raw.field_values() == general
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["TY", "AU", "TI", "KW", "PY"]), st.sampled_from(["", "v"])),
+        max_size=8,
+    )
+)
+def test_the_index_of_unused_fields_is_the_general_one(fields: list[tuple[str, str]]) -> None:
+    tags = ["TY", *(tag for tag, _ in fields if tag != "TY")]
+    values = ["JOUR", *(value for tag, value in fields if tag != "TY")]
+    general: dict[str, list[int]] = {}
+    for pos in range(1, len(tags)):
+        if values[pos]:
+            general.setdefault(tags[pos], []).append(pos)
+    assert ris._Fields(tags, values).by_tag == general
+    values[0] = ""  # an empty TY changes nothing
+    assert ris._Fields(tags, values).by_tag == general
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        st.text(alphabet=st.sampled_from("a:/;. w\t\u00a0\u2003\x1c"), max_size=25),
+        st.lists(
+            st.sampled_from(["https://a.org/x", "//b.org", "www.c.org", ";", " ", "\u00a0", "x"]),
+            max_size=5,
+        ).map("".join),
+    ).filter(bool)
+)
+def test_urls_split_as_the_general_rule_splits_them(value: str) -> None:
+    general = (
+        [value]
+        if "://" not in value and not value.startswith("//")
+        else [u for u in ris._URL_SPLIT.split(value) if u]
+    )
+    assert ris._split_urls(value) == general
+
+
+@given(st.from_regex(r"[0-9]{4}", fullmatch=True))
+def test_a_bare_year_reads_as_the_general_date_rule_reads_it(year: str) -> None:
+    assert ris._date_parts.__wrapped__(year) == ris._general_date_parts(year)  # type: ignore[attr-defined]
+
+
+def test_cached_dates_and_names_are_fresh_objects() -> None:
+    first = ris.parse_date("1991/06//")
+    assert first is not None
+    first.month = 1
+    assert ris.parse_date("1991/06//") == PartialDate(1991, 6)
+    name = ris._parse_name("Smith, John")
+    name.given = "changed"
+    name.extra["x"] = 1
+    assert ris._parse_name("Smith, John") == Name(family="Smith", given="John")
+    (a,) = read_text("TY  - JOUR\nAU  - Doe, Jane\nPY  - 2001\nER  - \n").records
+    (b,) = read_text("TY  - JOUR\nAU  - Doe, Jane\nPY  - 2001\nER  - \n").records
+    assert a.authors[0] is not b.authors[0] and a.issued is not b.issued
+
+
+def _dates_as_before(items: list[tuple[str, str]]) -> tuple[PartialDate, list[tuple[str, str]]]:
+    """The date rule as the reader first wrote it: (issued, the date fields left in extra)."""
+    candidates = [
+        (i, ris.parse_date(v))
+        for tag in ("DA", "Y1", "PY")
+        for i, (t, v) in enumerate(items)
+        if t == tag
+    ]
+    dated = [(i, d) for i, d in candidates if d is not None and d.year is not None]
+    known = dated or [(i, d) for i, d in candidates if d is not None]
+    used: set[int] = set()
+    issued = PartialDate()
+    if known:
+        first, issued = known[0]
+        if dated:
+            issued = ris._complete(issued, [d for _i, d in dated[1:]])
+        used.add(first)
+        used |= {i for i, d in candidates if i != first and ris._consistent(d, issued)}
+    return issued, [item for i, item in enumerate(items) if i not in used]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["DA", "Y1", "PY"]),
+            st.sampled_from(
+                [
+                    "2020",
+                    "2020/05//",
+                    "2020/05/12/",
+                    "2020///Spring",
+                    "2013/02/15/received",
+                    "1999",
+                    "2020-05",
+                    "0000",
+                    "///",
+                    "someday",
+                    "2020/13/01",
+                    "2020/06//",
+                ]
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_dates_are_weighed_as_before(items: list[tuple[str, str]]) -> None:
+    text = "TY  - JOUR\nTI  - T\n" + "".join(f"{t}  - {v}\n" for t, v in items) + "ER  - \n"
+    (rec,) = read_text(text).records
+    issued, left = _dates_as_before(items)
+    assert rec.issued == issued
+    expected: dict[str, list[str]] = {}
+    for tag, value in left:
+        expected.setdefault(tag, []).append(value)
+    assert {t: v for t, v in rec.extra.items() if t in ("DA", "Y1", "PY")} == expected
+
+
+def test_diagnostics_of_cutting_come_before_those_of_the_records() -> None:
+    # Records are built as they are cut; their messages still follow the cutting's.
+    text = "TY  - ZZZZ\nTI  - A\nER  - \nER  - \nXX  - stray\n"
+    result = read_text(text)
+    assert [(d.line, d.message) for d in result.diagnostics] == [
+        (4, "ER without a TY; ignored"),
+        (5, "XX outside a record (no TY before it); ignored"),
+        (1, "unknown RIS type 'ZZZZ'; read as document"),
+    ]

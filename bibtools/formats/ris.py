@@ -46,7 +46,10 @@ Conventions this module follows, and why:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from ..diagnostics import Diagnostics
@@ -235,18 +238,6 @@ def sniff(text: str) -> bool:
 # Reading: lines -> raw records
 
 
-@dataclass(slots=True)
-class _Field:
-    tag: str
-    lines: list[str]
-    line: int
-    pos: int = 0
-
-    @property
-    def value(self) -> str:
-        return _value(self.tag, self.lines)
-
-
 def _value(tag: str, lines: list[str]) -> str:
     if tag not in _SINGLE_LINE_TAGS or tag in _MULTILINE:
         return "\n".join(lines)
@@ -262,13 +253,49 @@ def _value(tag: str, lines: list[str]) -> str:
 
 @dataclass(slots=True)
 class _RawRecord:
+    """A record's fields as cut from its lines, in order; field 0 is the ``TY``.
+
+    Two parallel lists rather than an object per field: a file has millions
+    of fields.  ``values`` holds each field's first line, stripped ("" for
+    none); the lines that continue a field are in ``more``, by field index.
+    """
+
     line: int
-    fields: list[_Field] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    tags: list[str]
+    values: list[str]
+    more: dict[int, list[str]] | None = None
+    warnings: list[str] | None = None
     # (line, tag, length) of a value past MAX_VALUE: the record is refused,
     # and the value is not kept (a 200 MB abstract would need gigabytes).
     too_long: tuple[int, str, int] | None = None
-    size: int = 0  # characters of the last field so far
+    size: int = 0  # characters of the field being continued, so far
+
+    def warn(self, message: str) -> None:
+        if self.warnings is None:
+            self.warnings = []
+        self.warnings.append(message)
+
+    def lines(self, index: int) -> list[str]:
+        first = self.values[index]
+        lines = [first] if first or index == 0 else []
+        if self.more is not None and index in self.more:
+            lines.extend(self.more[index])
+        return lines
+
+    def value(self, index: int) -> str:
+        """Field ``index``'s value: its lines joined as :func:`_value` joins them."""
+        return _value(self.tags[index], self.lines(index))
+
+    def field_values(self) -> list[str]:
+        """Every field's value, by index."""
+        if self.more is None:
+            # Nearly always each value is its one line: no double space and
+            # nothing unprintable anywhere (values are stripped, so joining
+            # them makes no new double space).
+            joined = "|".join(self.values)
+            if "  " not in joined and joined.isprintable():
+                return self.values
+        return [self.value(i) for i in range(len(self.tags))]
 
 
 def _collapsed(value: str) -> str:
@@ -287,33 +314,50 @@ _SINGLE_LINE_TAGS = frozenset(
         "PB CY SN SV DO UR AN DB LA ST ET M3 AD"
     )
 )
+# Every tag: two characters, [A-Z][A-Z0-9] (one set lookup per line).
+_TAG_PAIRS = frozenset(a + b for a in _TAG_FIRST for b in _TAG_SECOND)
+# The tags of a record's fields: all but the two that open and close one.
+_FIELD_TAGS = _TAG_PAIRS - {"TY", "ER"}
 
 
 def _split_records(
     text: str, source: str, diags: Diagnostics, first_line: int = 1
-) -> list[_RawRecord]:
-    records: list[_RawRecord] = []
+) -> Iterator[_RawRecord]:
+    """The records of ``text``, one at a time (each is garbage once built)."""
     current: _RawRecord | None = None
+    tags: list[str] = []  # the current record's
+    values: list[str] = []
+    field_line = 0  # the line of the current record's last field
     stray_reported = False
     bom = "\ufeff" in text
-    tag_line, bare_er = _TAG_LINE.match, _BARE_ER.match
+    # A line longer than MAX_VALUE needs a text longer than that.
+    long_lines = len(text) > MAX_VALUE
+    tag_line, bare_er, pairs = _TAG_LINE.match, _BARE_ER.match, _TAG_PAIRS
+    field_tags = _FIELD_TAGS if not long_lines else frozenset()
     lines = text.split("\n") if "\r" not in text else _NEWLINE.split(text)
     for number, line in enumerate(lines, start=first_line):
+        if line[2:6] == "  - " and current is not None and (tag := line[:2]) in field_tags:
+            # Most lines: a field of the open record, in the usual form (which
+            # starts with no BOM); what the general steps below make of it.
+            tags.append(tag)
+            values.append(line[6:].strip())
+            field_line = number
+            continue
         if not line:
             continue  # a blank line changes nothing, in a record or between records
         if bom:
             line = line.lstrip("\ufeff")
-        if len(line) > MAX_VALUE:
+        if long_lines and len(line) > MAX_VALUE:
             # Only its tag is looked at: matching would copy the value.
             if current is not None and current.too_long is None:
                 head = _TAG_LINE.match(line[:8])
-                tag = head.group(1) if head else current.fields[-1].tag
+                tag = head.group(1) if head else tags[-1]
                 start = head.start(2) if head and head.group(2) is not None else 0
                 current.too_long = (number, tag, len(line) - start)
             continue
-        if line[2:6] == "  - " and line[0] in _TAG_FIRST and line[1] in _TAG_SECOND:
+        if line[2:6] == "  - " and (tag := line[:2]) in pairs:
             # The form nearly every line has; what _TAG_LINE makes of it, without a match.
-            tag, value = line[:2], line[6:].strip()
+            value = line[6:].strip()
         elif match := tag_line(line):
             tag, value = match.group(1, 2)
             value = value.strip() if value else ""
@@ -322,15 +366,17 @@ def _split_records(
             value = ""
         if tag == "TY":
             if current is not None:
-                current.warnings.append(f"TY at line {number} before ER; record closed there")
-                records.append(current)
-            current = _RawRecord(number, [_Field("TY", [value], number)])
+                current.warn(f"TY at line {number} before ER; record closed there")
+                yield current
+            tags, values = ["TY"], [value]
+            current = _RawRecord(number, tags, values)
+            field_line = number
             stray_reported = False
         elif tag == "ER":
             if current is None:
                 diags.warn(source, number, "ER without a TY; ignored")
             else:
-                records.append(current)
+                yield current
                 current = None
         elif current is None:
             # Export wrappers ("Record #1 of 2") are expected; tags are not.
@@ -338,19 +384,33 @@ def _split_records(
                 diags.warn(source, number, f"{tag} outside a record (no TY before it); ignored")
                 stray_reported = True
         elif tag:
-            current.fields.append(_Field(tag, [value] if value else [], number))
-            current.size = len(value)
-        elif line.strip() and current.too_long is None:  # (a refused record keeps no text)
-            last = current.fields[-1]
-            last.lines.append(line.strip())
-            current.size += len(line)
-            if current.size > MAX_VALUE:
-                current.too_long = (last.line, last.tag, current.size)
-                last.lines.clear()
+            tags.append(tag)
+            values.append(value)
+            field_line = number
+        elif current.too_long is None and (stripped := line.strip()):
+            # (a refused record keeps no text)
+            _continue(current, stripped, len(line), field_line)
     if current is not None:
-        current.warnings.append("no ER at end of input; record accepted")
-        records.append(current)
-    return records
+        current.warn("no ER at end of input; record accepted")
+        yield current
+
+
+def _continue(current: _RawRecord, stripped: str, length: int, field_line: int) -> None:
+    """A line that continues the record's last field (``length``: the line's, unstripped)."""
+    index = len(current.tags) - 1
+    if current.more is None:
+        current.more = {}
+    more = current.more.get(index)
+    if more is None:
+        more = current.more[index] = []
+        # The size counts the field's first line, except the TY's.
+        current.size = len(current.values[index]) if index else 0
+    more.append(stripped)
+    current.size += length
+    if current.size > MAX_VALUE:
+        current.too_long = (field_line, current.tags[index], current.size)
+        current.values[index] = ""
+        more.clear()
 
 
 def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
@@ -364,18 +424,23 @@ def read(text: str, options: ReadOptions, *, first_line: int = 1) -> ReadResult:
             options.source, 1, "a Web of Science tagged file (FN/PT/ER), not RIS; no records read"
         )
         return result
-    raw_records = _split_records(text, options.source, result.diagnostics, first_line)
-    result.detected = len(raw_records)
-    for raw in raw_records:
+    # Each record is built as soon as it is cut (few objects alive at once);
+    # the records' diagnostics still come after those of the cutting.
+    built = Diagnostics()
+    detected = 0
+    for raw in _split_records(text, options.source, result.diagnostics, first_line):
+        detected += 1
         if raw.too_long is not None:
             line, tag, length = raw.too_long
-            key = next((f.value for f in raw.fields if f.tag == "ID"), "")
+            key = raw.value(raw.tags.index("ID")) if "ID" in raw.tags else ""
             message = f"field {tag}: {value_too_long(length)}; record skipped"
-            result.diagnostics.error(options.source, line, message, key)
+            built.error(options.source, line, message, key)
             continue
-        record = _build(raw, options.source, result.diagnostics)
+        record = _build(raw, options.source, built)
         if record is not None:
             result.records.append(record)
+    result.detected = detected
+    result.diagnostics.extend(built)
     return result
 
 
@@ -395,52 +460,95 @@ def _looks_like_wos(text: str) -> bool:
 
 
 class _Fields:
-    """A record's fields, consumed by the model's slots; the rest is extra."""
+    """A record's fields, consumed by the model's slots; the rest is extra.
 
-    def __init__(self, fields: list[_Field]) -> None:
-        self.items = [f for f in fields if f.lines]
-        self.by_tag: dict[str, list[_Field]] = {}
-        for pos, item in enumerate(self.items):
-            item.pos = pos
-            self.by_tag.setdefault(item.tag, []).append(item)
-        self.values = [_value(item.tag, item.lines) for item in self.items]
-        self.used: set[int] = set()
+    A field is its index in the raw record.  ``by_tag`` holds the fields not
+    used yet, by tag, and a tag only while it has one: "is there an unused
+    X?" is ``X in by_tag``, and a record whose fields all went into the
+    model (most) has no extra to sort.
+    """
+
+    __slots__ = ("added", "by_tag", "tags", "values")
+
+    def __init__(self, tags: list[str], values: list[str]) -> None:
+        self.tags = tags
+        self.values = values
+        by_tag: dict[str, list[int]] = {}
+        get = by_tag.get
+        if values.count("") > (values[0] == ""):  # an empty tag besides the TY
+            for pos in range(1, len(tags)):  # 0 is the TY
+                if values[pos]:  # an empty tag is dropped
+                    present = get(tags[pos])
+                    if present is None:
+                        by_tag[tags[pos]] = [pos]
+                    else:
+                        present.append(pos)
+        else:  # no empty tag (nearly always)
+            for pos, tag in enumerate(tags):
+                present = get(tag)
+                if present is None:
+                    by_tag[tag] = [pos]
+                else:
+                    present.append(pos)
+            del by_tag["TY"]  # (field 0; a TY opens a record, so there is no other)
+        self.by_tag = by_tag
         self.added: list[tuple[int, str, str]] = []  # parts of a field that stay extra
 
-    def all(self, *tags: str) -> list[_Field]:
+    def all(self, *tags: str) -> list[int]:
         """The unused fields with one of ``tags``, in document order."""
-        by_tag, used = self.by_tag, self.used
-        if len(tags) == 1:  # the common case, and most tags are absent
+        by_tag = self.by_tag
+        if len(tags) == 1:  # the common case (a copy: using a field changes by_tag)
             present = by_tag.get(tags[0])
-            if not present:
-                return []
-            return [f for f in present if f.pos not in used]
-        groups = [by_tag[tag] for tag in tags if tag in by_tag]
-        if not groups:
-            return []
-        if len(groups) == 1:  # already in document order
-            return [f for f in groups[0] if f.pos not in used]
-        found = [f for group in groups for f in group if f.pos not in used]
-        found.sort(key=lambda f: f.pos)
+            return present[:] if present is not None else []
+        found = [pos for tag in tags if tag in by_tag for pos in by_tag[tag]]
+        found.sort()
         return found
 
-    def value(self, item: _Field) -> str:
-        return self.values[item.pos]
+    def value(self, pos: int) -> str:
+        return self.values[pos]
 
-    def use(self, item: _Field) -> str:
-        self.used.add(item.pos)
-        return self.values[item.pos]
+    def use(self, pos: int) -> str:
+        tag = self.tags[pos]
+        present = self.by_tag[tag]
+        present.remove(pos)
+        if not present:
+            del self.by_tag[tag]
+        return self.values[pos]
 
-    def first(self, *tags: str) -> str:
-        """The first unused value among ``tags`` in document order."""
-        if len(tags) == 1:  # the common case: no list built
-            for item in self.by_tag.get(tags[0], ()):
-                if item.pos not in self.used:
-                    self.used.add(item.pos)
-                    return self.values[item.pos]
+    def first(self, tag: str) -> str:
+        """The first unused value of ``tag`` ("" for none)."""
+        present = self.by_tag.get(tag)
+        if present is None:
             return ""
+        pos = present.pop(0)
+        if not present:
+            del self.by_tag[tag]
+        return self.values[pos]
+
+    def first_of(self, *tags: str) -> str:
+        """The first unused value among ``tags`` in document order ("" for none)."""
+        tag = _only(self.by_tag, tags)
+        if tag is not None:
+            return self.first(tag)
         found = self.all(*tags)
         return self.use(found[0]) if found else ""
+
+    def take(self, *tags: str) -> list[str]:
+        """The values of every unused field with one of ``tags``, in document order; used."""
+        by_tag = self.by_tag
+        tag = tags[0] if len(tags) == 1 else _only(by_tag, tags)
+        if tag is not None:
+            found = by_tag.pop(tag, None)
+            if found is None:
+                return []
+        else:
+            found = self.all(*tags)
+            for tag in tags:
+                by_tag.pop(tag, None)
+        values = self.values
+        if len(found) == 1:
+            return [values[found[0]]]
+        return [values[pos] for pos in found]
 
     def by_priority(self, *tags: str) -> str:
         """The value of the first of ``tags`` present, in the order given."""
@@ -453,70 +561,120 @@ class _Fields:
         return ""
 
     def extra(self) -> dict[str, list[str]]:
-        rest = [(f.pos, f.tag, self.values[f.pos]) for f in self.items if f.pos not in self.used]
+        if not self.by_tag and not self.added:
+            return {}
+        tags, values = self.tags, self.values
+        rest = [(pos, tags[pos], values[pos]) for found in self.by_tag.values() for pos in found]
         out: dict[str, list[str]] = {}
         for _pos, tag, value in sorted(rest + self.added, key=lambda t: t[0]):
             out.setdefault(tag, []).append(value)
         return out
 
 
+def _only(by_tag: dict[str, list[int]], tags: tuple[str, ...]) -> str | None:
+    """The one of ``tags`` present, or the first when none is; None when several are."""
+    found = None
+    for tag in tags:
+        if tag in by_tag:
+            if found is not None:
+                return None
+            found = tag
+    return tags[0] if found is None else found
+
+
 def _build(raw: _RawRecord, source: str, diags: Diagnostics) -> Record | None:
-    ty = raw.fields[0].value.strip()
-    fields = _Fields(raw.fields[1:])
-    if not fields.items:
+    values = raw.field_values()
+    ty = values[0].strip()
+    fields = _Fields(raw.tags, values)
+    # Most of the ~40 tags read below are absent from a record: each reader
+    # runs only when one of its tags is there.
+    by_tag = fields.by_tag
+    if not by_tag:
         diags.error(source, raw.line, "record has no fields besides TY; skipped")
         return None
     rec = Record(origin_file=source, origin_line=raw.line, source_type=ty, extra_format="ris")
     rec.key = fields.first("ID")
-    for message in raw.warnings:
-        diags.warn(source, raw.line, message, rec.key)
+    if raw.warnings:
+        for message in raw.warnings:
+            diags.warn(source, raw.line, message, rec.key)
     upper = ty.upper()
     rec.type = RIS_TYPES.get(upper, "document")
     if not ty:
         diags.warn(source, raw.line, "empty TY; read as document", rec.key)
     elif upper not in RIS_TYPES:
         diags.warn(source, raw.line, f"unknown RIS type {ty!r}; read as document", rec.key)
-    _read_arxiv(rec, fields)
-    if upper == "GEN" and (rec.arxiv_id or rec.arxiv_primary_class):
-        rec.type = "article"
+    if "AN" in by_tag:
+        _read_arxiv(rec, fields)
+        if upper == "GEN" and (rec.arxiv_id or rec.arxiv_primary_class):
+            rec.type = "article"
     _read_titles(rec, fields, upper)
-    rec.authors, rec.authors_truncated = _read_names(fields, "AU", "A1")
-    rec.editors, rec.editors_truncated = _read_names(fields, "A2", "ED")
-    _read_dates(rec, fields, source, diags)
-    _read_pages(rec, fields)
-    rec.volume = fields.first("VL")
-    rec.issue = fields.first("IS", "CP")
-    rec.collection_number = fields.first(_series_number_tag(upper))
-    _read_publisher(rec, fields, upper)
-    rec.publisher_place = _plain(fields.first("CY"))
-    _read_identifiers(rec, fields, upper)
-    _read_urls(rec, fields)
-    rec.abstract = _plain(fields.first("AB", "N2"))
-    rec.keywords = [kw for f in fields.all("KW") for kw in fields.use(f).split("\n")]
+    if "AU" in by_tag or "A1" in by_tag:
+        rec.authors, rec.authors_truncated = _read_names(fields, "AU", "A1")
+    if "A2" in by_tag or "ED" in by_tag:
+        rec.editors, rec.editors_truncated = _read_names(fields, "A2", "ED")
+    if "PY" in by_tag or "DA" in by_tag or "Y1" in by_tag:
+        _read_dates(rec, fields, source, diags)
+    if "Y2" in by_tag:
+        _read_accessed(rec, fields)
+    if "SP" in by_tag:
+        _read_pages(rec, fields)
+    if "VL" in by_tag:
+        rec.volume = fields.first("VL")
+    if "IS" in by_tag or "CP" in by_tag:
+        rec.issue = fields.first_of("IS", "CP")
+    series_number = _series_number_tag(upper)
+    if series_number in by_tag:
+        rec.collection_number = fields.first(series_number)
+    if "PB" in by_tag:
+        _read_publisher(rec, fields, upper)
+    if "CY" in by_tag:
+        rec.publisher_place = _plain(fields.first("CY"))
+    if "SN" in by_tag or "DO" in by_tag or "M3" in by_tag:
+        _read_identifiers(rec, fields, upper)
+    if "UR" in by_tag:
+        _read_urls(rec, fields)
+    if "AB" in by_tag or "N2" in by_tag:
+        rec.abstract = _plain(fields.first_of("AB", "N2"))
+    if "KW" in by_tag:
+        keywords = fields.take("KW")
+        if raw.more is None:  # (only continuation lines make a value of several lines)
+            rec.keywords = keywords
+        else:
+            rec.keywords = [kw for value in keywords for kw in value.split("\n")]
+    if "N1" in by_tag:
+        _read_notes(rec, fields)
+    if "LA" in by_tag:
+        rec.language = fields.first("LA")
+    if "ST" in by_tag:
+        rec.short_title = _plain(fields.first("ST"))
+    if "ET" in by_tag:
+        rec.edition = _plain(fields.first("ET"))
+    if "AD" in by_tag:
+        rec.affiliations = fields.take("AD")
+    if by_tag or fields.added:
+        rec.extra = fields.extra()
+    return rec
+
+
+def _read_notes(rec: Record, fields: _Fields) -> None:
     notes = []
-    for item in fields.all("N1"):
-        value = fields.use(item)
+    for value in fields.take("N1"):
         code = _CODE_NOTE.match(value)
         if code:
             rec.code_links.append(CodeLink(code.group(1), origin="url"))
         else:
             notes.append(value)
     rec.note = _plain("\n".join(notes))
-    rec.language = fields.first("LA")
-    rec.short_title = _plain(fields.first("ST"))
-    rec.edition = _plain(fields.first("ET"))
-    rec.affiliations = [fields.use(f) for f in fields.all("AD")]
-    rec.extra = fields.extra()
-    return rec
 
 
 def _read_names(fields: _Fields, *tags: str) -> tuple[list[Name], bool]:
     """The names of ``tags``, and whether the list ends with "others" (cut short)."""
-    values = [fields.use(f) for f in fields.all(*tags)]
-    truncated = bool(values) and values[-1].strip() == OTHERS
+    values = fields.take(*tags)
+    truncated = values[-1].strip() == OTHERS if values else False
     if truncated:
         values.pop()
-    return [_parse_name(v) for v in values], truncated
+    names = [Name(*p) if len(p) == 6 else _name(p) for p in map(_name_parts, values)]
+    return names, truncated
 
 
 # "Family, Given Names" of capitalised words (most names in exports): no
@@ -529,15 +687,40 @@ _SIMPLE_NAME = re.compile(
 
 
 def _parse_name(text: str) -> Name:
+    parts = _name_parts(text)
+    return Name(*parts) if len(parts) == 6 else _name(parts)
+
+
+def _name(parts: tuple[Any, ...]) -> Name:
+    """The Name of cached parts with extra attributes (see _name_parts)."""
+    family, given, particle, suffix, literal, dropping, items = parts
+    return Name(family, given, particle, suffix, literal, dropping, dict(items))
+
+
+# Bibliographies repeat their authors: the parts are cached (bounded, so
+# memory stays flat), and each record gets a Name of its own.
+@lru_cache(maxsize=4096)
+def _name_parts(text: str) -> tuple[Any, ...]:
+    """(family, given, particle, suffix, literal, dropping particle[, extra's items]):
+    Name's fields, in order."""
     if "," not in text:
-        return Name(literal=text)
+        return "", "", "", "", text, ""
     simple = _SIMPLE_NAME.fullmatch(text)
     if simple:
-        return Name(family=simple.group(1), given=simple.group(2))
+        return simple.group(1), simple.group(2), "", "", "", ""
     try:
-        return parse_plain_name(text, suffix_last=True)
+        name = parse_plain_name(text, suffix_last=True)
     except Exception:  # the name splitter is third-party; never lose a record to it
-        return Name(literal=text)
+        return "", "", "", "", text, ""
+    parts = (
+        name.family,
+        name.given,
+        name.particle,
+        name.suffix,
+        name.literal,
+        name.dropping_particle,
+    )
+    return (*parts, tuple(name.extra.items())) if name.extra else parts
 
 
 def _read_arxiv(rec: Record, fields: _Fields) -> None:
@@ -562,20 +745,27 @@ def _series_number_tag(ty: str) -> str:
 
 
 def _read_titles(rec: Record, fields: _Fields, ty: str) -> None:
-    rec.title = _plain(fields.first("TI", "T1", "CT"))
+    by_tag = fields.by_tag
+    if "T1" in by_tag or "CT" in by_tag:
+        rec.title = _plain(fields.first_of("TI", "T1", "CT"))
+    elif "TI" in by_tag:
+        rec.title = _plain(fields.first("TI"))
     if ty in BOOKISH:
         rec.collection_title = _plain(fields.by_priority("T2", "T3"))
         if not rec.title:
             rec.title = _plain(fields.first("BT"))
         rec.container_title = _plain(fields.by_priority("JF", "JO", "JA", "J1", "J2"))
         return
-    if ty in CONFERENCE and fields.all("T2") and fields.all("C3"):
+    if ty in CONFERENCE and "T2" in by_tag and "C3" in by_tag:
         rec.event = _plain(fields.first("T2"))
         rec.container_title = _plain(fields.first("C3"))
+    elif "T2" in by_tag:  # (the common case)
+        rec.container_title = _plain(fields.first("T2"))
     else:
         # Full titles before abbreviations; JO is in practice often abbreviated.
-        rec.container_title = _plain(fields.by_priority("T2", "JF", "BT", "JO", "JA", "J1", "J2"))
-    rec.collection_title = _plain(fields.first("T3"))
+        rec.container_title = _plain(fields.by_priority("JF", "BT", "JO", "JA", "J1", "J2"))
+    if "T3" in by_tag:
+        rec.collection_title = _plain(fields.first("T3"))
 
 
 # --------------------------------------------------------------------------
@@ -588,12 +778,28 @@ def parse_date(text: str) -> PartialDate | None:
     None for an empty date (``///``, ``0000``); a ``literal`` date when the
     text is not a RIS date at all.
     """
+    parts = _date_parts(text)
+    return PartialDate(*parts) if parts is not None else None
+
+
+# Dates repeat (years above all); a fresh PartialDate is made from the
+# cached parts each time, as records change theirs.
+@lru_cache(maxsize=1024)
+def _date_parts(text: str) -> tuple[int | None, int | None, int | None, str, str] | None:
+    """(year, month, day, literal, season): PartialDate's first fields, in order."""
     value = text.strip()
     if len(value) == 4 and value.isdigit() and value.isascii():  # "2020", the common case
         if value == "0000":
             return None
-        year_only = PartialDate(int(value), None, None, season="")
-        return year_only if is_valid(year_only) else PartialDate(literal=value)
+        # Years 0001-9999 are all valid dates (is_valid).
+        return int(value), None, None, "", ""
+    return _general_date_parts(value)
+
+
+def _general_date_parts(
+    value: str,
+) -> tuple[int | None, int | None, int | None, str, str] | None:
+    """:func:`_date_parts` of any stripped date (a bare year included)."""
     iso = _ISO_DATE.match(value)
     if iso:
         parts = [iso.group(1), iso.group(2), iso.group(3) or "", ""]
@@ -603,18 +809,18 @@ def parse_date(text: str) -> PartialDate | None:
     if not year_text and not month_text and not day_text and not other:
         return None
     if not _YEAR.match(year_text):
-        return PartialDate(literal=value)
+        return None, None, None, value, ""
     year = int(year_text)
     if year == 0:
         return None
     month = _month(month_text)
     day = _day(day_text, month)
     if month == -1 or day == -1:
-        return PartialDate(literal=value)
+        return None, None, None, value, ""
     date = PartialDate(year, month or None, day or None, season=other)
     if (date.day and not date.month) or not is_valid(date):
-        return PartialDate(literal=value)
-    return date
+        return None, None, None, value, ""
+    return date.year, date.month, date.day, "", other
 
 
 def _month(text: str) -> int:
@@ -659,27 +865,46 @@ def _consistent(other: PartialDate | None, date: PartialDate) -> bool:
 
 
 def _read_dates(rec: Record, fields: _Fields, source: str, diags: Diagnostics) -> None:
-    candidates = [
-        (f, parse_date(fields.value(f))) for tag in ("DA", "Y1", "PY") for f in fields.all(tag)
-    ]
-    dated = [(f, d) for f, d in candidates if d is not None and d.year is not None]
-    known = dated or [(f, d) for f, d in candidates if d is not None]
-    if known:
-        primary_field, primary = known[0]
-        if dated:
-            primary = _complete(primary, [d for _f, d in dated[1:]])
-        else:
-            diags.warn(
-                source,
-                rec.origin_line,
-                f"date {primary.literal!r} not understood; kept as text",
-                rec.key,
-            )
-        rec.issued = primary
-        fields.use(primary_field)
+    by_tag, values = fields.by_tag, fields.values
+    candidates = []  # (field, date), DA before Y1 before PY
+    for tag in ("DA", "Y1", "PY"):
+        present = by_tag.get(tag)
+        if present is not None:
+            for pos in present:
+                candidates.append((pos, parse_date(values[pos])))
+    # The first date with a year wins, else the first date at all.
+    primary_field, primary = -1, None
+    for pos, date in candidates:
+        if date is not None and date.year is not None:
+            primary_field, primary = pos, date
+            break
+    if primary is None:
+        for pos, date in candidates:
+            if date is not None:
+                primary_field, primary = pos, date
+                break
+        if primary is None:
+            return
+        diags.warn(
+            source,
+            rec.origin_line,
+            f"date {primary.literal!r} not understood; kept as text",
+            rec.key,
+        )
+    elif not primary.month and len(candidates) > 1:
+        others = [
+            d for f, d in candidates if f != primary_field and d is not None and d.year is not None
+        ]
+        primary = _complete(primary, others)
+    rec.issued = primary
+    fields.use(primary_field)
+    if len(candidates) > 1:
         for item, date in candidates:
-            if item is not primary_field and _consistent(date, primary):
+            if item != primary_field and _consistent(date, primary):
                 fields.use(item)
+
+
+def _read_accessed(rec: Record, fields: _Fields) -> None:
     for item in fields.all("Y2"):
         accessed = parse_date(fields.value(item))
         if accessed is not None:
@@ -706,11 +931,12 @@ def _read_pages(rec: Record, fields: _Fields) -> None:
     start = fields.first("SP")
     if not start:
         return
-    ends = fields.all("EP")
-    if ends and not _RANGE.match(start):
-        rec.pages = f"{start}-{fields.use(ends[0])}"
+    # (a range needs a dash)
+    dash = "-" in start or "\u2013" in start or "\u2014" in start
+    match = _RANGE.match(start) if dash else None
+    if not match and "EP" in fields.by_tag:
+        rec.pages = f"{start}-{fields.first('EP')}"
         return
-    match = _RANGE.match(start)
     rec.pages = f"{match.group(1)}-{match.group(2)}" if match else start
 
 
@@ -728,11 +954,26 @@ def normalize_doi(text: str) -> str:
 
 
 def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
+    by_tag = fields.by_tag
+    if "DO" in by_tag:
+        _read_doi(rec, fields)
+    if "M3" in by_tag:
+        _read_genre(rec, fields)
+    if "SN" in by_tag:
+        _read_numbers(rec, fields, ty)
+
+
+def _read_doi(rec: Record, fields: _Fields) -> None:
     for item in fields.all("DO"):
         # Placeholders and junk ("DOI", "n/a") stay in extra, where nothing trusts them.
-        if _DOI.match(normalize_doi(fields.value(item))):
-            rec.doi = normalize_doi(fields.use(item))
+        doi = normalize_doi(fields.value(item))
+        if _DOI.match(doi):
+            fields.use(item)
+            rec.doi = doi
             break
+
+
+def _read_genre(rec: Record, fields: _Fields) -> None:
     for item in fields.all("M3"):
         doi = normalize_doi(fields.value(item))
         if _DOI.match(doi):
@@ -742,6 +983,9 @@ def _read_identifiers(rec: Record, fields: _Fields, ty: str) -> None:
                 fields.use(item)
         elif not rec.genre:
             rec.genre = _plain(fields.use(item))
+
+
+def _read_numbers(rec: Record, fields: _Fields, ty: str) -> None:
     for item in fields.all("SN"):
         value = fields.value(item)
         if not rec.issn and _ISSN.match(value):
@@ -761,19 +1005,22 @@ def _split_urls(value: str) -> list[str]:
     # A UR line may hold several URLs; free text ("see web site") is one value.
     if "://" not in value and not value.startswith("//"):
         return [value]
+    if ";" not in value and " " not in value and value.isprintable():
+        # No separator: every other white space is unprintable (str.isprintable).
+        return [value] if value else []
     return [u for u in _URL_SPLIT.split(value) if u]
 
 
 def _read_urls(rec: Record, fields: _Fields) -> None:
     for item in fields.all("UR"):
-        fields.use(item)
-        for url in _split_urls(fields.value(item)):
+        value = fields.use(item)
+        for url in _split_urls(value):
             if _CODE_URL.match(url):
                 rec.code_links.append(CodeLink(url, origin="url"))
             elif not rec.url:
                 rec.url = url
             else:
-                fields.added.append((item.pos, "UR", url))
+                fields.added.append((item, "UR", url))
 
 
 # --------------------------------------------------------------------------
