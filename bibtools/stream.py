@@ -734,7 +734,7 @@ def convert(
     options: WriteOptions,
     rekey: bool = False,
     jobs: int = 1,
-    piece_chars: int = PIECE_CHARS,
+    piece_chars: int | None = None,
 ) -> Streamed:
     """Convert the inputs of ``plan`` to ``out``; raises :class:`WholeFile` when it cannot.
 
@@ -766,7 +766,7 @@ def convert(
         for index, (path, fmt) in enumerate(plan):
             file = _File(run, index, path, fmt)
             window: deque[tuple[Piece, Any]] = deque()
-            for piece in file.pieces(options, rekey, piece_chars):
+            for piece in file.pieces(options, rekey, piece_chars or PIECE_CHARS):
                 if pool is None or (fmt == "bibtex" and _defines_macros(piece.cut.text)):
                     # Here, in order: the pieces after it need the macros it defines.
                     while window:

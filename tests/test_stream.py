@@ -373,6 +373,9 @@ def _hostile(tmp_path: Path) -> dict[str, str]:
         "trailing_comma.json": "[\n  " + ",\n  ".join(many[:30]) + ",\n]\n",
         "extra_data.json": "[\n  " + ",\n  ".join(many[:30]) + "\n]\n[]\n",
         "deep.json": "[\n  " + ",\n  ".join([*many[:10], deep, *many[10:20]]) + "\n]\n",
+        "huge.json": "[\n  "
+        + ",\n  ".join([*many[:10], item % ("long", "x" * 40), *many[10:20]])
+        + "\n]\n",
         "empty.json": "[ ]\n",
         "empty_file.json": "",
         "object.json": json.dumps({"id": "one", "type": "book", "title": "One"}),
@@ -401,6 +404,8 @@ def test_hostile_csl_json_gives_the_same_bytes_or_goes_the_whole_file_way(
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         expected = whole_file([str(path)], out)
+        if name == "huge.json":
+            assert "item 10: value of 41 characters is longer than the limit" in str(expected)
         for size, jobs in ((1, 1), (1, 2), (300, 2), (1 << 20, 1)):
             got = streamed([str(path)], out, tmp_path, piece_chars=size, jobs=jobs)
             if got is None:
