@@ -1,16 +1,18 @@
 """Streaming conversion: read, convert and write a file piece by piece (issue 18).
 
 ``convert`` (the CLI's ``convert`` without ``--dedupe``) runs here when every
-input is a BibTeX or RIS file in UTF-8.  Each file is cut into pieces of
-about :data:`PIECE_CHARS` characters at places where the readers cannot
-tell the difference (BibTeX: a block start at the start of a line, where
-the splitter ends every block anyway; RIS: a ``TY`` line after an ``ER``
-line); each piece is read and written on its own, in this process or, with
-``jobs`` > 1, in worker processes, and the written pieces are put together
-in input order.  What crosses pieces is kept here, small:
+input is a BibTeX, RIS or CSL-JSON file in UTF-8.  Each file is cut into
+pieces of about :data:`PIECE_CHARS` characters at places where the readers
+cannot tell the difference (BibTeX: a block start at the start of a line,
+where the splitter ends every block anyway; RIS: a ``TY`` line after an
+``ER`` line; CSL-JSON: after the ``,`` before a top-level item); each
+piece is read and written on its own, in this process or, with ``jobs`` >
+1, in worker processes, and the written pieces are put together in input
+order.  What crosses pieces is kept here, small:
 
 * ``@string`` macros: the macros in effect where a piece starts go with it
   (a piece that defines macros is read before the next piece is sent);
+* CSL-JSON ids written from CSL-JSON input (the writer makes them unique);
 * citation keys: one entry per key (``bibtools.text.keys.new_keys``'s rules
   need every earlier key, and a key made up for a record must not be one
   that a later record has: when it is, the whole conversion runs again
@@ -22,9 +24,10 @@ in input order.  What crosses pieces is kept here, small:
 Anything this module cannot do exactly as the whole-file path raises
 :class:`WholeFile`, and the caller converts the whole-file way (the output
 is the same, memory is not bounded): crossrefs into another format, other
-encodings, escaped line breaks in BibTeX, CSL-JSON and listing inputs
-(docs/performance.md).  The output is identical byte for byte, whatever
-``jobs`` is; ``tests/test_stream.py`` holds it to that.
+encodings, escaped line breaks in BibTeX, CSL-JSON that is not an array of
+valid JSON, listing inputs (docs/performance.md).  The output is identical
+byte for byte, whatever ``jobs`` is; ``tests/test_stream.py`` holds it to
+that.
 """
 
 from __future__ import annotations

@@ -330,6 +330,7 @@ def _hostile(tmp_path: Path) -> dict[str, str]:
     item = '{"id": "%s", "type": "book", "title": "T%s", "issued": {"date-parts": [[2001]]}}'
     many = [item % (f"k{n}", n) for n in range(60)]
     deep = '{"id": "deep", "type": "book", "note": ' + "[" * 150 + "]" * 150 + "}"
+    long = "n" * 200
     return {
         # ids: repeated; numeric; one item's id is another's citation-key (in another piece)
         "ids.json": "[\n  "
@@ -376,6 +377,14 @@ def _hostile(tmp_path: Path) -> dict[str, str]:
         "huge.json": "[\n  "
         + ",\n  ".join([*many[:10], item % ("long", "x" * 40), *many[10:20]])
         + "\n]\n",
+        # Lines inside items that look like item starts to the cutter's guess: its
+        # count of items is checked (the item numbers in the warnings depend on it).
+        "inner_lines.json": "[\n  "
+        + ",\n  ".join(
+            f'{{"keyword": [\n  "x",\n  "y"], "id": "m{n}", "type": "nonsense", "note": "{n}{long}"}}'
+            for n in range(40)
+        )
+        + "\n]\n",
         "empty.json": "[ ]\n",
         "empty_file.json": "",
         "object.json": json.dumps({"id": "one", "type": "book", "title": "One"}),
@@ -406,7 +415,7 @@ def test_hostile_csl_json_gives_the_same_bytes_or_goes_the_whole_file_way(
         expected = whole_file([str(path)], out)
         if name == "huge.json":
             assert "item 10: value of 41 characters is longer than the limit" in str(expected)
-        for size, jobs in ((1, 1), (1, 2), (300, 2), (1 << 20, 1)):
+        for size, jobs in ((1, 1), (1, 2), (300, 2), (333, 1), (1 << 20, 1)):
             got = streamed([str(path)], out, tmp_path, piece_chars=size, jobs=jobs)
             if got is None:
                 whole += 1
@@ -457,3 +466,29 @@ def test_any_csl_json_piece_size_gives_the_same_bytes(
     for out in ("csljson", "bibtex"):
         got = streamed([str(pick)], out, tmp_path, piece_chars=size)
         assert got == whole_file([str(pick)], out)
+
+
+def test_csl_json_among_other_inputs_shares_keys_and_ids(tmp_path: Path) -> None:
+    bib = tmp_path / "a.bib"
+    bib.write_text("@book{smith, title={One}, year=2001}\n@book{jones, title={Two}, year=2002}\n")
+    csl = tmp_path / "b.json"
+    csl.write_text(
+        "[\n  "
+        + ",\n  ".join(
+            [
+                '{"id": "smith", "citation-key": "other", "type": "book"}',  # a BibTeX key as id
+                '{"id": "jones", "type": "book", "title": "Three"}',  # a BibTeX key
+                '{"id": 5, "type": "book"}',
+                '{"id": "5", "type": "book"}',
+            ]
+        )
+        + "\n]\n",
+        encoding="utf-8",
+    )
+    paths = [str(bib), str(csl)]
+    for out in OUTPUTS:
+        expected = whole_file(paths, out)
+        for size, jobs in ((1, 1), (1, 2), (40, 2)):
+            assert streamed(paths, out, tmp_path, piece_chars=size, jobs=jobs) == expected
+    written = whole_file(paths, "csljson")[0]
+    assert b'"id": "other"' in written and b'"id": 5,' in written and b'"id": "5a"' in written
