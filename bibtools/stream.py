@@ -355,6 +355,7 @@ def _count_lines(text: str, fmt: str) -> int:
 
 # CSL-JSON: the start of a top-level array, with the white space before its first item.
 _JSON_START = re.compile(r"\ufeff?[ \t\n\r]*\[([ \t\n\r]*)")
+_JSON_WS = re.compile(r"[ \t\n\r]*")
 # Past this many characters without a guessed place to cut, the items are decoded to
 # find one; past _JSON_GIVE_UP pieces' worth, the file is read whole.
 _JSON_GUESS_FOR = 8
@@ -384,21 +385,20 @@ class _ItemCutter:
 
     def cut(self, buffer: str, size: int, more: bool) -> int:
         """Where to cut after ``size`` characters, or -1 (more text needed, or the end)."""
-        from .formats.csljson import _Scanner
+        from .formats.csljson import value_end
 
         if more and len(buffer) < self.want:
             return -1
-        scanner = _Scanner(buffer)
         while True:
             try:
-                end = scanner.value(self.pos)[1]
+                end = value_end(buffer, self.pos)
             except (ValueError, RecursionError):  # cut short, or not JSON (read_piece says)
                 self.want = 2 * len(buffer)
                 return -1
-            after = scanner.ws(end)
+            after = _JSON_WS.match(buffer, end).end()  # type: ignore[union-attr]
             c = buffer[after : after + 1]
             if c == ",":
-                start = scanner.ws(after + 1)
+                start = _JSON_WS.match(buffer, after + 1).end()  # type: ignore[union-attr]
                 if start == len(buffer):
                     self.want = 2 * len(buffer)
                     return -1

@@ -693,6 +693,17 @@ def read_piece(
     return result
 
 
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
+def value_end(text: str, pos: int) -> int:
+    """Where the JSON value at ``pos`` ends, as :func:`read` decodes it (the streamed
+    conversion cuts arrays with it); raises ValueError or RecursionError."""
+    return _DECODER.raw_decode(text, pos)[1]
+
+
 def _depth(value: Any) -> int:
     """How deeply ``value`` nests arrays and objects; no recursion."""
     deepest = 0
