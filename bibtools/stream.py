@@ -1,16 +1,18 @@
 """Streaming conversion: read, convert and write a file piece by piece (issue 18).
 
 ``convert`` (the CLI's ``convert`` without ``--dedupe``) runs here when every
-input is a BibTeX or RIS file in UTF-8.  Each file is cut into pieces of
-about :data:`PIECE_CHARS` characters at places where the readers cannot
-tell the difference (BibTeX: a block start at the start of a line, where
-the splitter ends every block anyway; RIS: a ``TY`` line after an ``ER``
-line); each piece is read and written on its own, in this process or, with
-``jobs`` > 1, in worker processes, and the written pieces are put together
-in input order.  What crosses pieces is kept here, small:
+input is a BibTeX, RIS or CSL-JSON file in UTF-8.  Each file is cut into
+pieces of about :data:`PIECE_CHARS` characters at places where the readers
+cannot tell the difference (BibTeX: a block start at the start of a line,
+where the splitter ends every block anyway; RIS: a ``TY`` line after an
+``ER`` line; CSL-JSON: after the ``,`` before a top-level item); each
+piece is read and written on its own, in this process or, with ``jobs`` >
+1, in worker processes, and the written pieces are put together in input
+order.  What crosses pieces is kept here, small:
 
 * ``@string`` macros: the macros in effect where a piece starts go with it
   (a piece that defines macros is read before the next piece is sent);
+* CSL-JSON ids written from CSL-JSON input (the writer makes them unique);
 * citation keys: one entry per key (``bibtools.text.keys.new_keys``'s rules
   need every earlier key, and a key made up for a record must not be one
   that a later record has: when it is, the whole conversion runs again
@@ -22,9 +24,10 @@ in input order.  What crosses pieces is kept here, small:
 Anything this module cannot do exactly as the whole-file path raises
 :class:`WholeFile`, and the caller converts the whole-file way (the output
 is the same, memory is not bounded): crossrefs into another format, other
-encodings, escaped line breaks in BibTeX, CSL-JSON and listing inputs
-(docs/performance.md).  The output is identical byte for byte, whatever
-``jobs`` is; ``tests/test_stream.py`` holds it to that.
+encodings, escaped line breaks in BibTeX, CSL-JSON that is not an array of
+valid JSON, listing inputs (docs/performance.md).  The output is identical
+byte for byte, whatever ``jobs`` is; ``tests/test_stream.py`` holds it to
+that.
 """
 
 from __future__ import annotations
@@ -88,6 +91,11 @@ class Cut:
     escaped_before: int = 0
     stop_line: int = 0  # the next piece's first line in the piece (0: the last piece)
     stop_raw: int = 0  # the same, counting every line break
+    # CSL-JSON: the index of the piece's first item, how many items the cutter
+    # counted in it (-1: not counted), and whether the array ends in it.
+    first_item: int = 0
+    items: int = -1
+    last: bool = False
 
 
 @dataclass(slots=True)
@@ -96,13 +104,17 @@ class Piece:
 
     index: int
     file: str
-    fmt: str  # "bibtex" or "ris"
+    fmt: str  # "bibtex", "ris" or "csljson"
     cut: Cut
     out: str
     options: WriteOptions
     rekey: bool
     macros: dict[str, str] | None = None
     keys: dict[int, str] = field(default_factory=dict)  # record index -> key to write it with
+    # CSL-JSON output: whether to note the ids the writer asks about (see _File.finish),
+    # and the ids written before this piece when it is written again in order.
+    track_ids: bool = False
+    ids: set[str] | None = None
 
 
 @dataclass(slots=True)
@@ -133,6 +145,9 @@ class Done:
     expansion: int = 0
     surrogates: bool = False
     crossref: bool = False
+    # CSL-JSON output: the ids the writer asked about and did not have, and those it wrote.
+    ids_absent: list[str] = field(default_factory=list)
+    ids_written: list[str] = field(default_factory=list)
 
 
 def _shift(diags: list[Diagnostic], offset: int) -> list[Diagnostic]:
@@ -177,10 +192,40 @@ def _read(piece: Piece) -> tuple[list[Record], Done]:
         if part.commented:  # counted in every line
             done.commented = (part.commented[0], part.commented[1] + cut.first_line - 1)
         return result.records, done
-    from .formats import ris
+    if piece.fmt == "csljson":
+        from .formats import csljson
 
-    result = ris.read(cut.text, options, first_line=cut.first_line)
+        got = csljson.read_piece(
+            cut.text,
+            options,
+            first_line=cut.first_line,
+            first_index=cut.first_item,
+            first=piece.index == 0,
+            last=cut.last,
+            items=cut.items,
+        )
+        if got is None:
+            raise WholeFile(f"{piece.file}: not a CSL-JSON array this module can cut")
+        result = got
+    else:
+        from .formats import ris
+
+        result = ris.read(cut.text, options, first_line=cut.first_line)
     return result.records, Done(piece.index, result.detected, list(result.diagnostics), [], [], [])
+
+
+class _AskedIds(set[str]):
+    """The writer's set of ids written so far, noting the ids it asked about and did not have."""
+
+    def __init__(self, absent: list[str]) -> None:
+        super().__init__()
+        self.absent = absent
+
+    def __contains__(self, ident: object) -> bool:
+        found = super().__contains__(ident)
+        if not found:
+            self.absent.append(ident)  # type: ignore[arg-type]
+        return found
 
 
 def convert_piece(piece: Piece) -> Done:
@@ -193,6 +238,10 @@ def convert_piece(piece: Piece) -> Done:
     diags = Diagnostics()
     keep_empty = piece.out == "bibtex"
     used: set[str] = set()
+    if piece.ids is not None:
+        used = piece.ids
+    elif piece.track_ids:
+        used = _AskedIds(done.ids_absent)
     for i, rec in enumerate(records):
         valid = bool(rec.key) and is_valid_key(rec.key)
         base = base_key(rec) if piece.rekey or not valid else rec.key
@@ -219,60 +268,74 @@ def convert_piece(piece: Piece) -> Done:
             done.origins.append((rec.origin_line, rec.source is not None))
         done.texts.append(text)
     done.write_diags = list(diags)
+    if isinstance(used, _AskedIds):
+        done.ids_written = list(used)
     return done
 
 
-def _pieces(path: str, fmt: str, size: int) -> Iterator[Cut]:
-    """The pieces of a UTF-8 file, of at least ``size`` characters but the last."""
+def _decoded(path: str) -> Iterator[tuple[str, bool]]:
+    """The text of a UTF-8 file block by block (without its BOM), and whether more follows."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    cut = _BIBTEX_CUT if fmt == "bibtex" else _RIS_CUT
-    buffer = ""
-    line = 1  # counting every line break
-    escaped = 0  # line breaks after a backslash so far (BibTeX)
     first = True
     with open(path, "rb") as fh:
         while True:
             data = fh.read(_READ_BYTES)
             try:
-                buffer += decoder.decode(data, final=not data)
+                text = decoder.decode(data, final=not data)
             except UnicodeDecodeError:
                 raise WholeFile(f"{path}: not UTF-8") from None
             if first:
-                if buffer.startswith("\ufeff"):
-                    buffer = buffer[1:]
-                if "\x00" in buffer[:8192]:
+                if text.startswith("\ufeff"):
+                    text = text[1:]
+                if "\x00" in text[:8192]:
                     raise WholeFile(f"{path}: not UTF-8")
                 first = False
-            while len(buffer) > size:
-                at = _cut_at(buffer, cut, size, fmt)
-                if at < 0:
-                    break  # read more
-                if fmt == "ris":
-                    text, buffer = buffer[:at], buffer[at:]
-                    yield Cut(text, line)
-                    line += _count_lines(text, fmt)
-                    continue
-                # The next piece's first line goes along (see bibtex.read_part).
-                end = buffer.find("\n", at)
-                if end < 0 and data:
-                    break  # read more
-                tail = buffer[at : end + 1] if end >= 0 else buffer[at:]
-                text, buffer = buffer[:at], buffer[at:]
-                lines, esc = text.count("\n"), text.count("\\\n")
-                yield Cut(
-                    text + tail,
-                    line,
-                    line - 1 - escaped,
-                    escaped,
-                    stop_line=lines + 1 - esc,
-                    stop_raw=lines + 1,
-                )
-                line += lines
-                escaped += esc
+            yield text, bool(data)
             if not data:
-                if buffer:
-                    yield Cut(buffer, line, line - 1 - escaped, escaped)
                 return
+
+
+def _pieces(path: str, fmt: str, size: int) -> Iterator[Cut]:
+    """The pieces of a UTF-8 file, of at least ``size`` characters but the last."""
+    if fmt == "csljson":
+        yield from _json_pieces(path, size)
+        return
+    cut = _BIBTEX_CUT if fmt == "bibtex" else _RIS_CUT
+    buffer = ""
+    line = 1  # counting every line break
+    escaped = 0  # line breaks after a backslash so far (BibTeX)
+    for block, more in _decoded(path):
+        buffer += block
+        while len(buffer) > size:
+            at = _cut_at(buffer, cut, size, fmt)
+            if at < 0:
+                break  # read more
+            if fmt == "ris":
+                text, buffer = buffer[:at], buffer[at:]
+                yield Cut(text, line)
+                line += _count_lines(text, fmt)
+                continue
+            # The next piece's first line goes along (see bibtex.read_part).
+            end = buffer.find("\n", at)
+            if end < 0 and more:
+                break  # read more
+            tail = buffer[at : end + 1] if end >= 0 else buffer[at:]
+            text, buffer = buffer[:at], buffer[at:]
+            lines, esc = text.count("\n"), text.count("\\\n")
+            yield Cut(
+                text + tail,
+                line,
+                line - 1 - escaped,
+                escaped,
+                stop_line=lines + 1 - esc,
+                stop_raw=lines + 1,
+            )
+            line += lines
+            escaped += esc
+        if not more:
+            if buffer:
+                yield Cut(buffer, line, line - 1 - escaped, escaped)
+            return
 
 
 def _cut_at(buffer: str, cut: re.Pattern[str], size: int, fmt: str) -> int:
@@ -288,6 +351,124 @@ def _cut_at(buffer: str, cut: re.Pattern[str], size: int, fmt: str) -> int:
 def _count_lines(text: str, fmt: str) -> int:
     # RIS counts \r\n, \r and \n as one line break each.
     return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+# CSL-JSON: the start of a top-level array, with the white space before its first item.
+_JSON_START = re.compile(r"\ufeff?[ \t\n\r]*\[([ \t\n\r]*)")
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+# Past this many characters without a guessed place to cut, the items are decoded to
+# find one; past _JSON_GIVE_UP pieces' worth, the file is read whole.
+_JSON_GUESS_FOR = 8
+_JSON_GIVE_UP = 64
+
+
+def _item_starts(first: str) -> re.Pattern[str] | None:
+    """Where a top-level item starts in a pretty-printed array whose first item
+    follows ``first`` (the white space after ``[``): a line after a line that
+    ends with a comma, indented as the first item.  A guess that
+    csljson.read_piece checks; None when the items are not one to a line."""
+    if "\n" not in first:
+        return None
+    indent = first[first.rfind("\n") + 1 :]
+    return re.compile(r",[ \t\r]*\n(?:[ \t\r]*\n)*" + re.escape(indent) + r"(?=[^ \t\r\n])")
+
+
+class _ItemCutter:
+    """Finds the end of the first top-level items by decoding them (C speed); for the
+    arrays whose layout gives no guess."""
+
+    def __init__(self) -> None:
+        self.pos = 0  # where the next item starts
+        self.count = 0  # items before it in the piece
+        self.want = 0  # do not try again before the buffer is this long
+        self.ended = False  # the array's "]" is read: no more cuts
+
+    def cut(self, buffer: str, size: int, more: bool) -> int:
+        """Where to cut after ``size`` characters, or -1 (more text needed, or the end)."""
+        from .formats.csljson import value_end
+
+        if more and len(buffer) < self.want:
+            return -1
+        while True:
+            try:
+                end = value_end(buffer, self.pos)
+            except (ValueError, RecursionError):  # cut short, or not JSON (read_piece says)
+                self.want = 2 * len(buffer)
+                return -1
+            after = _JSON_WS.match(buffer, end).end()  # type: ignore[union-attr]
+            c = buffer[after : after + 1]
+            if c == ",":
+                start = _JSON_WS.match(buffer, after + 1).end()  # type: ignore[union-attr]
+                if start == len(buffer):
+                    self.want = 2 * len(buffer)
+                    return -1
+                self.pos = start
+                self.count += 1
+                if start >= size:
+                    return start
+            elif c or not more:
+                self.ended = True  # "]", or not JSON: the rest is one piece
+                return -1
+            else:
+                self.want = 2 * len(buffer)
+                return -1
+
+
+def _json_pieces(path: str, size: int) -> Iterator[Cut]:
+    """The pieces of a CSL-JSON file: each ends after the "," before an item."""
+    buffer = ""
+    line = 1
+    index = 0  # items before the buffer
+    starts: re.Pattern[str] | None = None
+    begin = -1  # where the first item starts (-1: not known yet)
+    searched = 0  # no guessed place to cut before this
+    exact: _ItemCutter | None = None
+    for block, more in _decoded(path):
+        buffer += block
+        if begin < 0:
+            m = _JSON_START.match(buffer)
+            if m is None and more and not buffer.strip(" \t\n\r\ufeff"):
+                continue
+            if m is None:
+                raise WholeFile(f"{path}: not a JSON array")  # an object, or not JSON
+            if m.end() == len(buffer) and more:
+                continue
+            begin = m.end()
+            starts = _item_starts(m.group(1))
+            exact = None if starts else _ItemCutter()
+            if exact:
+                exact.pos = begin
+        while len(buffer) > size:
+            at, items = -1, 0
+            if exact is None and starts is not None:
+                m = starts.search(buffer, max(size, searched))
+                if m is not None:
+                    at = m.end()
+                    items = sum(1 for _ in starts.finditer(buffer, begin, m.start())) + 1
+                elif more and len(buffer) < _JSON_GUESS_FOR * size:
+                    searched = max(size, len(buffer) - 4096)
+                    break  # read more
+                else:  # items too long, or not one to a line: decode them
+                    exact = _ItemCutter()
+                    exact.pos = begin
+            if exact is not None:
+                if exact.ended:
+                    break
+                at = exact.cut(buffer, size, more)
+                items = exact.count
+                if at < 0:
+                    if more and len(buffer) > _JSON_GIVE_UP * max(size, PIECE_CHARS):
+                        raise WholeFile(f"{path}: an item too long to cut")
+                    break
+                exact = _ItemCutter() if starts is None else None
+            yield Cut(buffer[:at], line, first_item=index, items=items)
+            line += buffer.count("\n", 0, at)
+            index += items
+            buffer = buffer[at:]
+            begin = searched = 0
+        if not more:
+            yield Cut(buffer, line, first_item=index, last=True)
+            return
 
 
 # --------------------------------------------------------------------------
@@ -321,7 +502,7 @@ def streamable(inputs: list[str], from_format: str | None) -> list[tuple[str, st
         if path == "-" or not os.path.isfile(path):
             return None
         fmt = canonical(from_format) if from_format else from_extension(path)
-        if fmt not in ("bibtex", "ris"):
+        if fmt not in ("bibtex", "ris", "csljson"):
             return None
         plan.append((path, fmt))
     return plan
@@ -405,6 +586,8 @@ class _Run:
         self.written = 0
         self.surrogates = False
         self.macros: dict[str, str] = {}  # shared by the BibTeX inputs, as read_inputs does
+        # CSL-JSON written from CSL-JSON: the ids written so far (see _File.finish).
+        self.ids: set[str] | None = None
         self.queue: list[str] = []  # text not yet written
         self.sep = {"csljson": ",\n  ", "ris": "\n"}.get(out, "\n\n")
         self.first = "\n  " if out == "csljson" else ""
@@ -460,8 +643,11 @@ class _File:
         self.only_text = True
 
     def pieces(self, options: WriteOptions, rekey: bool, size: int) -> Iterator[Piece]:
+        track = self.run.ids is not None
         for index, cut in enumerate(_pieces(self.path, self.fmt, size)):
-            yield Piece(index, self.path, self.fmt, cut, self.run.out, options, rekey)
+            piece = Piece(index, self.path, self.fmt, cut, self.run.out, options, rekey)
+            piece.track_ids = track
+            yield piece
 
     def finish(self, piece: Piece, done: Done) -> None:
         from .formats.bibtex import MAX_EXPANSION
@@ -473,11 +659,21 @@ class _File:
         if self.expansion > MAX_EXPANSION:
             raise WholeFile("macros expand past the limit")
         final = [run.keys.key(info, self.path, self.index) for info in done.keys]
-        if any(k != info.written for k, info in zip(final, done.keys, strict=True)):
-            # A key the piece could not know: write the piece again here.
+        again = any(k != info.written for k, info in zip(final, done.keys, strict=True))
+        if run.ids is not None and not again:
+            # The CSL-JSON writer makes an item's id unique among the ids written
+            # before it (a CSL-JSON input's own ids may not be keys): the piece knew
+            # its own ids only, which is enough when none it took for free was taken.
+            if run.ids.isdisjoint(done.ids_absent):
+                run.ids.update(done.ids_written)
+            else:
+                again = True
+        if again:
+            # A key or an id the piece could not know: write the piece again here.
             piece.keys = {i: k for i, k in enumerate(final) if k != done.keys[i].written}
-            again = convert_piece(piece)
-            done.texts, done.write_diags = again.texts, again.write_diags
+            piece.ids = run.ids  # the writer adds the piece's ids to it
+            again_done = convert_piece(piece)
+            done.texts, done.write_diags = again_done.texts, again_done.write_diags
         self.detected += done.detected
         run.detected += done.detected
         run.written += len(done.texts)
@@ -541,7 +737,7 @@ def convert(
     options: WriteOptions,
     rekey: bool = False,
     jobs: int = 1,
-    piece_chars: int = PIECE_CHARS,
+    piece_chars: int | None = None,
 ) -> Streamed:
     """Convert the inputs of ``plan`` to ``out``; raises :class:`WholeFile` when it cannot.
 
@@ -560,6 +756,8 @@ def convert(
         total += size
     sink = _Sink(output)
     run = _Run([path for path, _ in plan], out, sink, rekey)
+    if out == "csljson" and any(fmt == "csljson" for _, fmt in plan):
+        run.ids = set()
     pool = None
     thresholds = _tune_gc()
     try:
@@ -571,7 +769,7 @@ def convert(
         for index, (path, fmt) in enumerate(plan):
             file = _File(run, index, path, fmt)
             window: deque[tuple[Piece, Any]] = deque()
-            for piece in file.pieces(options, rekey, piece_chars):
+            for piece in file.pieces(options, rekey, piece_chars or PIECE_CHARS):
                 if pool is None or (fmt == "bibtex" and _defines_macros(piece.cut.text)):
                     # Here, in order: the pieces after it need the macros it defines.
                     while window:

@@ -584,14 +584,31 @@ def read(text: str, options: ReadOptions) -> ReadResult:
     except RecursionError:
         result.diagnostics.error(source, 1, "not valid JSON: nested too deeply")
         return result
+    _read_items(text, entries, result, source)
+    return result
+
+
+def _read_items(
+    text: str,
+    entries: list[tuple[Any, int]],
+    result: ReadResult,
+    source: str,
+    first_line: int = 1,
+    first_index: int = 0,
+) -> None:
+    """Read the decoded ``entries`` (item, offset in ``text``) into ``result``.
+
+    ``text`` runs to the next item's offset or to the end of the input (a piece
+    of a streamed file starts at ``first_line``, with item ``first_index``).
+    """
     check_surrogates = bool(_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text))
-    line, last = 1, 0
-    for index, (item, pos) in enumerate(entries):
+    line, last = first_line, 0
+    for n, (item, pos) in enumerate(entries):
         line += text.count("\n", last, pos)
         last = pos
         result.detected += 1
-        reader = _ItemReader(source, line, index, result.diagnostics)
-        end = entries[index + 1][1] if index + 1 < len(entries) else len(text)
+        reader = _ItemReader(source, line, first_index + n, result.diagnostics)
+        end = entries[n + 1][1] if n + 1 < len(entries) else len(text)
         if end - pos > MAX_VALUE:  # only an item that long can hold a value that long
             longest = _longest_string(item)
             if longest > MAX_VALUE:
@@ -608,7 +625,99 @@ def read(text: str, options: ReadOptions) -> ReadResult:
             continue
         if record is not None:
             result.records.append(record)
+
+
+# Items nested deeper than this are left to the whole-file read: how deep the
+# JSON decoder and the reader can go depends on the depth of the call stack,
+# which differs between the two ways.
+_PIECE_DEPTH = 100
+
+
+def read_piece(
+    text: str,
+    options: ReadOptions,
+    *,
+    first_line: int,
+    first_index: int,
+    first: bool,
+    last: bool,
+    items: int,
+) -> ReadResult | None:
+    """One piece of a top-level array, as :func:`read` would read those items.
+
+    A piece is the text from one item's start to the next piece's first item
+    (after the ``,`` between them), or to the end of the file; the first
+    piece starts at the file's start (``[``).  ``items`` is how many items
+    the cutter counted in it (-1: not counted).  None when the text is not
+    such a piece of valid JSON with that many items, or holds an item nested
+    too deeply: the caller then reads the whole file, and its diagnostics
+    are the whole-file read's.
+    """
+    scanner = _Scanner(text)
+    i = 0
+    if first:
+        if text.startswith("\ufeff"):
+            text = text[1:]
+            scanner = _Scanner(text)
+        i = scanner.ws(0)
+        if not text.startswith("[", i):
+            return None
+        i = scanner.ws(i + 1)
+    entries: list[tuple[Any, int]] = []
+    try:
+        if first and last and text.startswith("]", i):
+            i = scanner.ws(i + 1)
+        else:
+            while True:
+                value, end = scanner.value(i)
+                if (
+                    text.count("[", i, end) + text.count("{", i, end) > _PIECE_DEPTH
+                    and _depth(value) > _PIECE_DEPTH
+                ):
+                    return None
+                entries.append((value, i))
+                i = scanner.ws(end)
+                c = text[i : i + 1]
+                if c == ",":
+                    i = scanner.ws(i + 1)
+                    if i == len(text) and not last:
+                        break
+                elif c == "]" and last:
+                    i = scanner.ws(i + 1)
+                    break
+                else:
+                    return None
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if i != len(text) or (items >= 0 and items != len(entries)):
+        return None
+    result = ReadResult()
+    _read_items(text, entries, result, options.source, first_line, first_index)
     return result
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
+def value_end(text: str, pos: int) -> int:
+    """Where the JSON value at ``pos`` ends, as :func:`read` decodes it (the streamed
+    conversion cuts arrays with it); raises ValueError or RecursionError."""
+    return _DECODER.raw_decode(text, pos)[1]
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests arrays and objects; no recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, list | dict):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((w, depth) for w in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def _longest_string(value: Any) -> int:
