@@ -113,9 +113,7 @@ def _parse_bibtex_name(raw: str) -> Name:
 
 def parse_bibtex_names(value: str) -> tuple[list[Name], bool]:
     """``A and B and others`` -> ([A, B], truncated=True)."""
-    names, truncated = (
-        _parse_list(value) if len(value) <= _CACHED_LIST_LEN else _parse_names(value)
-    )
+    names, truncated = _parse_list(value) if len(value) <= _CACHED_LIST_LEN else _parse_names(value)
     return [_copy(n) for n in names], truncated  # the cached ones must stay as they are
 
 
