@@ -58,9 +58,9 @@ def convert(
 
     Several inputs are merged into one output, in order.  A bad record is
     skipped with a message ``FILE:LINE: ...`` and the rest is written (exit
-    status 1); with --strict nothing is written.  BibTeX and RIS inputs are
-    converted piece by piece in bounded memory, a large one in --jobs
-    processes, with the same output as one process.
+    status 1); with --strict nothing is written.  BibTeX, RIS and CSL-JSON
+    (array) inputs are converted piece by piece in bounded memory, a large one
+    in --jobs processes, with the same output as one process.
 
     \b
     Examples:
