@@ -245,7 +245,7 @@ def _fast_entry(
     # the body ends after the last field's "," if any.
     body_end = head.end()
     at_line = line + key.count("\n")
-    fields = []
+    fields: list[tuple[str, str, int]] = []
     append = fields.append
     unseparated = 0
     for name, value, sep, _ in pieces:
