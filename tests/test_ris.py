@@ -1563,3 +1563,21 @@ def test_diagnostics_of_cutting_come_before_those_of_the_records() -> None:
         (5, "XX outside a record (no TY before it); ignored"),
         (1, "unknown RIS type 'ZZZZ'; read as document"),
     ]
+
+
+def test_cached_parts_follow_the_models_field_order() -> None:
+    # The reader builds Name and PartialDate from cached tuples by position:
+    # a field moved in the model must fail here, not swap values silently.
+    import dataclasses
+
+    from bibtools.model import Name as _Name
+    from bibtools.model import PartialDate as _PartialDate
+
+    name_fields = [f.name for f in dataclasses.fields(_Name)]
+    assert name_fields[:7] == [
+        "family", "given", "particle", "suffix", "literal", "dropping_particle", "extra"
+    ]  # fmt: skip
+    date_fields = [f.name for f in dataclasses.fields(_PartialDate)]
+    assert date_fields[:5] == ["year", "month", "day", "literal", "season"]
+    assert ris._parse_name("Knuth, Donald E.") == _Name(family="Knuth", given="Donald E.")
+    assert ris.parse_date("2020/05//Spring") == _PartialDate(2020, 5, None, season="Spring")

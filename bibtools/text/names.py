@@ -78,13 +78,13 @@ def _copy(name: Name) -> Name:
     # What dataclasses.replace(name, extra=dict(name.extra)) gives, without its
     # introspection of the fields on every call.
     return Name(
-        name.family,
-        name.given,
-        name.particle,
-        name.suffix,
-        name.literal,
-        name.dropping_particle,
-        dict(name.extra),
+        family=name.family,
+        given=name.given,
+        particle=name.particle,
+        suffix=name.suffix,
+        literal=name.literal,
+        dropping_particle=name.dropping_particle,
+        extra=dict(name.extra),
     )
 
 
