@@ -431,14 +431,18 @@ class _NotItems(Exception):
         self.pos = pos
 
 
+# The reader's JSON decoder (stateless: one serves every scanner, and the
+# stream's cutter through value_end).
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
 class _Scanner:
     """Decodes the top-level array item by item, so each item's offset is known."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.decoder = json.JSONDecoder(
-            parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
-        )
 
     def ws(self, i: int) -> int:
         m = _WS.match(self.text, i)
@@ -446,7 +450,7 @@ class _Scanner:
         return m.end()
 
     def value(self, i: int) -> tuple[Any, int]:
-        value, end = self.decoder.raw_decode(self.text, i)
+        value, end = _DECODER.raw_decode(self.text, i)
         return value, end
 
     def expect(self, i: int, chars: str, what: str) -> str:
@@ -653,12 +657,11 @@ def read_piece(
     too deeply: the caller then reads the whole file, and its diagnostics
     are the whole-file read's.
     """
+    if first and text.startswith("\ufeff"):
+        text = text[1:]
     scanner = _Scanner(text)
     i = 0
     if first:
-        if text.startswith("\ufeff"):
-            text = text[1:]
-            scanner = _Scanner(text)
         i = scanner.ws(0)
         if not text.startswith("[", i):
             return None
@@ -694,11 +697,6 @@ def read_piece(
     result = ReadResult()
     _read_items(text, entries, result, options.source, first_line, first_index)
     return result
-
-
-_DECODER = json.JSONDecoder(
-    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
-)
 
 
 def value_end(text: str, pos: int) -> int:
@@ -1121,12 +1119,13 @@ def _drop_derived(rec: Record, item: dict[str, Any], derived: list[str]) -> None
     """Forget variables the writer derived, as long as they still say what it derived."""
     if not derived:
         return
+    fields = _bibtex_fields(rec)
     if "issue" in derived:
-        extra = _bibtex_fields(rec).get("issue", "")
+        extra = fields.get("issue", "")
         tail = f", {to_plain(from_latex(extra))}"
         if extra and rec.issue.endswith(tail):
             rec.issue = rec.issue[: -len(tail)]
-    expected = derivable(rec)
+    expected = derivable(rec, fields)
     for var in derived:
         if var in expected and item.get(var) == expected[var]:
             setattr(rec, _DERIVED_FIELDS[var], "")
@@ -1366,7 +1365,7 @@ def _item_json(item: dict[str, Any]) -> str:
     """``json.dumps(item, indent=2, ensure_ascii=False)``, every line after the
     first indented two more spaces (an item inside the top-level array).
 
-    orjson writes these bytes about five times as fast as :func:`_dump`; a
+    orjson writes these bytes about three times as fast as :func:`_dump`; a
     value it refuses (a lone surrogate, an integer past 64 bits) sends the
     item to :func:`_dump`, which writes what ``json`` writes.  Floats are
     :class:`_Float` (see :func:`_jsonable`): orjson spells exponents its own
